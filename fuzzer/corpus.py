@@ -244,8 +244,20 @@ def is_scenario_file(path: str | os.PathLike[str]) -> bool:
     return SCHEMA in head and "schema" in head
 
 
+class _Dumper(yaml.SafeDumper):
+    """Safe dumper that writes multi-line strings (mail bodies) as ``|`` blocks people can edit."""
+
+
+def _str_block(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value and not any(line != line.rstrip() for line in value.split("\n")) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str_block)
+
+
 def dump_yaml(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
 
 
 def dumps_scenario(scenario: Scenario) -> str:

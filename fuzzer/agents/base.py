@@ -1,16 +1,21 @@
 """One interface for every model: ``act(scenario, prompt, sample) -> Transcript``.
 
 OWNER: agents helper. The protocol below is the contract the pipeline, engine and plugin use.
+``AgentOptions`` is how every adapter is configured (the CLI fills it from its flags).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from fuzzer.errors import SpecError
 from fuzzer.render import Prompt
 from fuzzer.scenario import Scenario
 from fuzzer.transcript import Transcript
+
+if TYPE_CHECKING:
+    from fuzzer.agents.cache import ResponseCache
 
 
 @dataclass
@@ -20,6 +25,41 @@ class AgentStats:
     requests: int = 0      # model requests actually sent (cache hits excluded)
     cache_hits: int = 0    # requests answered from the response cache
     errors: int = 0        # samples that failed for good after retries
+    retries: int = 0       # extra attempts after transient failures (429, 529, 5xx, timeouts)
+
+
+@dataclass
+class AgentOptions:
+    """Settings shared by every adapter; an adapter ignores what does not apply to it.
+
+    ``temperature=None`` leaves sampling to the provider. The anthropic adapter sends no
+    temperature at 1.0 (the API default; the current API version rejects sampling parameters) and
+    pins the older API version for any other value. ``backoff_base`` is the first retry wait in
+    seconds (tests make it tiny). ``base_url`` overrides ANTHROPIC_BASE_URL / OPENAI_BASE_URL.
+    """
+
+    concurrency: int = 8
+    temperature: float | None = 1.0
+    max_tokens: int = 2048
+    max_turns: int = 6
+    system_prompt: str | None = None
+    timeout: float = 60.0
+    max_retries: int = 6
+    cache: "ResponseCache | None" = None
+    stream: bool = False
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    base_url: str | None = None
+
+    def __post_init__(self) -> None:
+        for name, low in (("concurrency", 1), ("max_tokens", 1), ("max_turns", 1), ("max_retries", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise SpecError(f"AgentOptions.{name}={value!r} must be an integer >= {low}")
+        if not self.timeout > 0:
+            raise SpecError(f"AgentOptions.timeout={self.timeout!r} must be > 0 seconds")
+        if self.backoff_base < 0 or self.backoff_max < 0:
+            raise SpecError("AgentOptions.backoff_base and backoff_max must be >= 0")
 
 
 @runtime_checkable

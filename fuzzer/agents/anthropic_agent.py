@@ -1,0 +1,180 @@
+"""``anthropic:MODEL`` — the official ``anthropic`` SDK (async client), native tool use.
+
+Credentials and endpoint come from the environment as the SDK reads them (ANTHROPIC_API_KEY,
+ANTHROPIC_BASE_URL; ``AgentOptions.base_url`` overrides the URL). The SDK's own retries are off:
+``fuzzer.agents.retry`` does them so one policy and one counter cover every provider.
+``stream=True`` uses ``messages.stream`` and reads the accumulated final message.
+
+Sampling: the SDK (API version 2026-10-21) has no temperature parameter and the API rejects one.
+At the default 1.0 none is sent; any other value is sent through ``extra_body`` with the request
+pinned to API version 2023-06-01, which still accepts it.
+
+``complete_text(spec_or_agent, system, user, *, sample=0, options=None)`` is the judge's entry
+point: a plain text completion through the same SDK path, retries and response cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any, Mapping, Sequence
+
+from fuzzer.agents.base import AgentOptions
+from fuzzer.agents.loop import AssistantTurn, Reply, ResultsTurn, ToolCall, ToolLoopAgent, Turn, UserTurn
+from fuzzer.agents.retry import Transient, classify_sdk_error
+from fuzzer.agents.textcalls import format_results
+from fuzzer.errors import SpecError
+
+#: The API version that still takes ``temperature``; used only when a non-default one is asked for.
+SAMPLING_API_VERSION = "2023-06-01"
+_STOP = {"end_turn": "end_turn", "tool_use": "tool_use", "max_tokens": "max_tokens", "refusal": "refusal",
+         "stop_sequence": "stop_sequence", "pause_turn": "end_turn"}
+
+
+class AnthropicProvider:
+    def __init__(self, model: str, options: AgentOptions) -> None:
+        try:
+            import anthropic  # noqa: F401 - lazily: the SDK is only needed for this provider
+        except ImportError as exc:  # pragma: no cover - a declared dependency
+            raise SpecError(f"anthropic:{model} needs the anthropic package ({exc})") from None
+        self.model = model
+        self.spec = f"anthropic:{model}"
+        self.options = options
+        self._client: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _client_for_loop(self) -> Any:
+        # An httpx pool belongs to one event loop; a second asyncio.run gets a fresh client.
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            from anthropic import AsyncAnthropic
+
+            kwargs: dict[str, Any] = {"max_retries": 0, "timeout": self.options.timeout}
+            key = os.environ.get("ANTHROPIC_API_KEY")
+            if key:
+                kwargs["api_key"] = key
+            if self.options.base_url:
+                kwargs["base_url"] = self.options.base_url
+            self._client, self._loop = AsyncAnthropic(**kwargs), loop
+        return self._client
+
+    # -- provider interface -------------------------------------------------------------------------
+    def build_request(self, system: str, turns: Sequence[Turn], tools: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        req: dict[str, Any] = {"model": self.model, "max_tokens": self.options.max_tokens}
+        if system:
+            req["system"] = system
+        req["messages"] = wire_messages(turns)
+        if tools:
+            req["tools"] = [{"name": t["name"], "description": t.get("description", ""),
+                             "input_schema": dict(t.get("input_schema") or {"type": "object", "properties": {}})}
+                            for t in tools]
+        t = self.options.temperature
+        if t is not None and float(t) != 1.0:
+            req["temperature"] = float(t)
+        return req
+
+    async def send(self, request: dict[str, Any], *, stream: bool) -> Reply:
+        client = self._client_for_loop()
+        kwargs = dict(request)
+        temperature = kwargs.pop("temperature", None)
+        if temperature is not None:
+            kwargs["extra_body"] = {"temperature": temperature}
+            kwargs["extra_headers"] = {"anthropic-version": SAMPLING_API_VERSION}
+        if stream:
+            async with client.messages.stream(**kwargs) as s:
+                message = await s.get_final_message()
+        else:
+            message = await client.messages.create(**kwargs)
+        return reply_from_message(message)
+
+    def classify(self, exc: BaseException) -> Transient | None:
+        return classify_sdk_error(exc)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            try:
+                await self._client.close()
+            except RuntimeError:  # its loop is gone: nothing left to release
+                pass
+            self._client = None
+
+
+def wire_messages(turns: Sequence[Turn]) -> list[dict[str, Any]]:
+    """Neutral turns → Messages API ``messages`` (tool_use/tool_result for native calls)."""
+    out: list[dict[str, Any]] = []
+    for turn in turns:
+        if isinstance(turn, UserTurn):
+            out.append({"role": "user", "content": turn.text})
+        elif isinstance(turn, AssistantTurn):
+            content: list[dict[str, Any]] = []
+            if turn.text.strip():
+                content.append({"type": "text", "text": turn.text})
+            for c in turn.calls:
+                if c.native:
+                    content.append({"type": "tool_use", "id": c.id, "name": c.name,
+                                    "input": c.args if isinstance(c.args, dict) else {}})
+            out.append({"role": "assistant", "content": content or [{"type": "text", "text": "(no text)"}]})
+        elif isinstance(turn, ResultsTurn):
+            native = [r for r in turn.results if r.call.native]
+            if native:
+                out.append({"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": r.call.id, "content": r.content, "is_error": r.is_error}
+                    for r in native]})
+            text = [(r.call.name, r.content) for r in turn.results if not r.call.native]
+            if text:
+                out.append({"role": "user", "content": format_results(text)})
+    return out
+
+
+def reply_from_message(message: Any) -> Reply:
+    texts, calls = [], []
+    for block in message.content or ():
+        kind = getattr(block, "type", None)
+        if kind == "text":
+            texts.append(block.text)
+        elif kind == "tool_use":
+            args = block.input
+            calls.append(ToolCall(block.id, block.name, dict(args) if isinstance(args, Mapping) else args, True))
+    usage: dict[str, int] = {}
+    u = getattr(message, "usage", None)
+    for name in ("input_tokens", "output_tokens"):
+        value = getattr(u, name, None)
+        if isinstance(value, int):
+            usage[name] = value
+    stop = _STOP.get(str(message.stop_reason), str(message.stop_reason or "end_turn"))
+    return Reply(text="".join(texts), tool_calls=tuple(calls), stop_reason=stop, usage=usage)
+
+
+def make_anthropic_agent(model: str, options: AgentOptions | None = None) -> ToolLoopAgent:
+    if not model.strip():
+        raise SpecError("anthropic: needs a model name, e.g. anthropic:claude-sonnet-4-5")
+    options = options or AgentOptions()
+    return ToolLoopAgent(AnthropicProvider(model.strip(), options), options)
+
+
+async def complete_text(
+    spec_or_agent: str | ToolLoopAgent,
+    system: str,
+    user: str,
+    *,
+    sample: int = 0,
+    options: AgentOptions | None = None,
+) -> str:
+    """Text completion for the LLM judge, through the same SDK path, retries and cache.
+
+    Pass a spec (``anthropic:MODEL``, ``openai:MODEL``; a client is made and closed) or an agent
+    from ``load_agent`` to reuse its connection pool, concurrency limit and counters. ``sample``
+    selects a distinct cache entry (judge votes). Raises ``AgentError`` if the call fails for good.
+    """
+    if isinstance(spec_or_agent, str):
+        from fuzzer.agents.spec import load_agent
+
+        agent = load_agent(spec_or_agent, options)
+        if not isinstance(agent, ToolLoopAgent):
+            await agent.aclose()
+            raise SpecError(f"{spec_or_agent}: text completion needs an anthropic: or openai: model")
+        try:
+            return await agent.complete_text(system, user, sample=sample)
+        finally:
+            await agent.aclose()
+    return await spec_or_agent.complete_text(system, user, sample=sample)

@@ -1,0 +1,110 @@
+"""Response cache: one SQLite file mapping a model request to the model's response.
+
+Why: shrinking and replay re-ask the same questions many times; a repeated run must cost zero
+model requests. The key is the SHA-256 of the model spec, the canonical request JSON (system,
+messages, tools, sampling settings — exactly what goes on the wire, minus credentials and
+headers) and the sample index, so sample 3 at temperature 1 is its own entry.
+
+Safety: WAL mode with ``synchronous=NORMAL`` survives a crash (a torn write is rolled back on the
+next open); each ``put`` is one short autocommit statement and readers never block writers, so
+several processes can share one file (``busy_timeout`` absorbs the rare lock wait). Only response
+bodies are stored: requests are hashed, never kept, and nothing from the environment goes in.
+Errors are never cached — the adapters only ``put`` successful responses — so the next run
+retries them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+#: Bump when the stored response shape changes: old entries then simply miss.
+CACHE_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    key     TEXT PRIMARY KEY,
+    value   TEXT NOT NULL,
+    created REAL NOT NULL
+)
+"""
+
+
+def canonical_json(value: Any) -> str:
+    """Stable JSON: sorted keys, no whitespace, so equal requests hash equally across runs."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def cache_key(spec: str, request: Mapping[str, Any], sample: int) -> str:
+    blob = canonical_json({"v": CACHE_VERSION, "spec": spec, "request": request, "sample": sample})
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class ResponseCache:
+    """A process- and crash-safe key → JSON store. Thread-safe; ``hits``/``misses`` count ``get``s."""
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 30_000) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.hits = 0
+        self.misses = 0
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = sqlite3.connect(
+            self.path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> "ResponseCache":
+        return cls(path)
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError(f"response cache {self.path} is closed")
+        return self._db
+
+    def get(self, key: str) -> Any | None:
+        """The stored JSON value, or ``None`` (counted as a miss)."""
+        with self._lock:
+            row = self._conn().execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+        return json.loads(row[0])
+
+    def put(self, key: str, value: Any) -> None:
+        blob = canonical_json(value)
+        with self._lock:
+            self._conn().execute(
+                "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)", (key, blob, time.time())
+            )
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._conn().execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def __enter__(self) -> "ResponseCache":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ResponseCache({self.path!r}, hits={self.hits}, misses={self.misses})"

@@ -1,0 +1,256 @@
+"""The multi-turn tool loop every model adapter shares, and the small interface a backend implements.
+
+A backend (anthropic, openai, the local llama.cpp model...) is a *provider*: it turns a neutral
+conversation into its wire request and sends it. Everything else — the tool loop, text tool-call
+parsing, the simulated tool environment, the response cache, retries, the concurrency limit and
+the counters — lives here once, in ``ToolLoopAgent``::
+
+    class MyProvider:                       # structural: no base class needed
+        spec: str                           # "local:smollm2": recorded in transcripts, part of the cache key
+
+        def build_request(self, system: str, turns: Sequence[Turn], tools: Sequence[Mapping]) -> dict:
+            '''The request as plain JSON-able data (no credentials, no headers). It is hashed for
+            the cache key, so it must hold everything that changes the answer (model, messages,
+            tools, temperature, max tokens) and nothing that does not (stream flag, timeouts).
+            ``tools`` are Anthropic-shaped specs {name, description, input_schema}.'''
+
+        async def send(self, request: dict, *, stream: bool) -> Reply:
+            '''One real model request. Raise on failure; ``classify`` decides about retrying.
+            Return the reply's text and *native* tool calls only: the loop parses
+            ``<tool_use:...>`` blocks out of the text itself.'''
+
+        def classify(self, exc: BaseException) -> Transient | None:
+            '''Transient(reason, retry_after) to retry, None to fail at once.'''
+
+        async def aclose(self) -> None: ...
+
+    agent = ToolLoopAgent(MyProvider(...), options)   # a complete AgentModel
+
+The conversation is a list of turns: ``UserTurn(text)``, ``AssistantTurn(text, calls)`` and
+``ResultsTurn(results)``. A ``ToolCall`` is ``native`` when the model used the API's tool-use
+mechanism (the provider must send it back as tool_use / tool_calls with its ``id``) and not
+native when it was parsed from text (send the assistant text as is, and the results as a user
+message: ``textcalls.format_results``).
+
+Loop rule: ask the model; run its tool calls (native ones; else ``<tool_use:...>`` blocks in its
+text) in ``ToolEnv``; feed the results back; repeat until a reply makes no call or ``max_turns``
+requests were made (``stop_reason='max_turns'``; calls in that last reply are still run and
+recorded). ``final_text`` is every assistant text of the sample, tool-use blocks cut out, joined
+by blank lines. A request that fails for good ends the sample with ``error`` set and the actions
+made so far kept; ``act`` never raises for a model failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol, Sequence, Union
+
+from fuzzer.agents.base import AgentOptions, AgentStats
+from fuzzer.agents.cache import cache_key
+from fuzzer.agents.retry import RetryPolicy, Transient, call_with_retries
+from fuzzer.agents.textcalls import parse_text_calls, strip_calls
+from fuzzer.errors import AgentError
+from fuzzer.render import Prompt
+from fuzzer.scenario import Scenario
+from fuzzer.tools import ToolEnv
+from fuzzer.transcript import Action, Transcript
+
+
+# -- the neutral conversation -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    args: Any                 # a dict normally; the raw string when the model's arguments were unreadable
+    native: bool = True
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    call: ToolCall
+    content: str
+    is_error: bool = False
+
+
+@dataclass(frozen=True)
+class UserTurn:
+    text: str
+
+
+@dataclass(frozen=True)
+class AssistantTurn:
+    text: str
+    calls: tuple[ToolCall, ...] = ()
+
+
+@dataclass(frozen=True)
+class ResultsTurn:
+    results: tuple[ToolResult, ...]
+
+
+Turn = Union[UserTurn, AssistantTurn, ResultsTurn]
+
+#: Normalized stop reasons: end_turn, tool_use, max_tokens, refusal, stop_sequence (+ max_turns, error).
+STOP_REASONS = ("end_turn", "tool_use", "max_tokens", "refusal", "stop_sequence")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One model response, provider-neutral; also the JSON stored in the response cache."""
+
+    text: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    stop_reason: str = "end_turn"
+    usage: Mapping[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "tool_calls": [{"id": c.id, "name": c.name, "args": c.args} for c in self.tool_calls],
+            "stop_reason": self.stop_reason,
+            "usage": dict(self.usage),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Reply":
+        return cls(
+            text=data.get("text") or "",
+            tool_calls=tuple(ToolCall(c["id"], c["name"], c.get("args"), True) for c in data.get("tool_calls") or ()),
+            stop_reason=data.get("stop_reason") or "end_turn",
+            usage={k: int(v) for k, v in (data.get("usage") or {}).items()},
+        )
+
+
+class Provider(Protocol):
+    spec: str
+
+    def build_request(self, system: str, turns: Sequence[Turn], tools: Sequence[Mapping[str, Any]]) -> dict[str, Any]: ...
+
+    async def send(self, request: dict[str, Any], *, stream: bool) -> Reply: ...
+
+    def classify(self, exc: BaseException) -> Transient | None: ...
+
+    async def aclose(self) -> None: ...
+
+
+# -- the agent ---------------------------------------------------------------------------------------------
+class ToolLoopAgent:
+    """An ``AgentModel`` over any provider: cache, retries, concurrency limit, tool loop."""
+
+    simulated = False
+
+    def __init__(self, provider: Provider, options: AgentOptions | None = None) -> None:
+        self.provider = provider
+        self.spec: str = provider.spec
+        self.options = options or AgentOptions()
+        self.stats = AgentStats()
+        self.policy = RetryPolicy(self.options.max_retries, self.options.backoff_base, self.options.backoff_max)
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self._sem: asyncio.Semaphore | None = None
+        self._sem_loop: asyncio.AbstractEventLoop | None = None
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        # One semaphore per event loop: a plugin or CLI may call asyncio.run more than once.
+        loop = asyncio.get_running_loop()
+        if self._sem is None or self._sem_loop is not loop:
+            self._sem, self._sem_loop = asyncio.Semaphore(self.options.concurrency), loop
+        return self._sem
+
+    async def request(
+        self, system: str, turns: Sequence[Turn], tools: Sequence[Mapping[str, Any]], *, sample: int = 0
+    ) -> Reply:
+        """One model request: from the cache if there, else sent (with retries) and cached.
+
+        Raises ``AgentError`` when the request fails for good; failures are never cached.
+        """
+        request = self.provider.build_request(system, turns, tools)
+        cache = self.options.cache
+        key = cache_key(self.spec, request, sample) if cache is not None else None
+        if cache is not None and key is not None:
+            hit = cache.get(key)
+            if hit is not None:
+                self.stats.cache_hits += 1
+                return Reply.from_json(hit)
+        self.stats.requests += 1
+        reply = await call_with_retries(
+            lambda: self._send_once(request),
+            policy=self.policy,
+            classify=self.provider.classify,
+            on_retry=self._count_retry,
+        )
+        if cache is not None and key is not None:
+            cache.put(key, reply.to_json())
+        return reply
+
+    def _count_retry(self, attempt: int, transient: Transient, wait: float) -> None:
+        self.stats.retries += 1
+
+    async def _send_once(self, request: dict[str, Any]) -> Reply:
+        async with self._semaphore():
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            try:
+                return await self.provider.send(request, stream=self.options.stream)
+            finally:
+                self.in_flight -= 1
+
+    async def act(self, scenario: Scenario, prompt: Prompt, sample: int) -> Transcript:
+        tools = list(prompt.tools)
+        env = ToolEnv(scenario, [t["name"] for t in tools] if tools else scenario.agent.tools)
+        system = self.options.system_prompt if self.options.system_prompt is not None else prompt.system
+        turns: list[Turn] = [UserTurn(prompt.user)]
+        texts: list[str] = []
+        usage: dict[str, int] = {}
+        stop: str | None = None
+        error: str | None = None
+        try:
+            for turn_no in range(self.options.max_turns):
+                reply = await self.request(system, turns, tools, sample=sample)
+                for k, v in reply.usage.items():
+                    usage[k] = usage.get(k, 0) + int(v)
+                calls = list(reply.tool_calls)
+                shown = reply.text
+                if not calls:
+                    parsed = parse_text_calls(reply.text)
+                    if parsed:
+                        shown = strip_calls(reply.text, parsed)
+                        calls = [ToolCall(f"text-{turn_no}-{i}", c.name, c.args, native=False) for i, c in enumerate(parsed)]
+                if shown.strip():
+                    texts.append(shown.strip())
+                stop = reply.stop_reason
+                if not calls:
+                    break
+                results = []
+                for call in calls:
+                    action = env.call(call.name, call.args)
+                    content = action.result or ""
+                    results.append(ToolResult(call, content, content.startswith("Error:")))
+                turns += [AssistantTurn(reply.text, tuple(calls)), ResultsTurn(tuple(results))]
+            else:
+                stop = "max_turns"
+        except AgentError as exc:
+            error, stop = f"{self.spec}: {exc}", "error"
+        except Exception as exc:  # noqa: BLE001 - act never raises for a model failure
+            error, stop = f"{self.spec}: {type(exc).__name__}: {exc}", "error"
+        if error is not None:
+            self.stats.errors += 1
+        return Transcript(
+            model=self.spec, sample=sample, actions=tuple(env.actions), final_text="\n\n".join(texts),
+            scenario=scenario.id, error=error, stop_reason=stop, simulated=False, usage=usage,
+        )
+
+    async def complete_text(self, system: str, user: str, *, sample: int = 0) -> str:
+        """A plain one-turn text completion (no tools) through the same cache, retries and limit.
+
+        For the LLM judge. Raises ``AgentError`` when the request fails for good.
+        """
+        reply = await self.request(system, [UserTurn(user)], [], sample=sample)
+        return reply.text
+
+    async def aclose(self) -> None:
+        await self.provider.aclose()
+
+    def __repr__(self) -> str:
+        return f"ToolLoopAgent({self.spec!r}, {self.stats})"

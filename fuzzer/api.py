@@ -1,0 +1,212 @@
+"""The Python API: ``fuzz()`` and ``replay()``, and the session both run in.
+
+A session owns what must live exactly as long as a run: the background event loop every agent and
+oracle call goes through, the agent (built on that loop, so its HTTP client is bound to it), the
+response cache and the oracle. Closing it closes them in reverse order, also on Ctrl-C.
+
+Caching: ``cache`` is a path (default ``.scenario-fuzz/cache.sqlite``), an open ``ResponseCache``,
+or ``None`` for no response cache. Without one a rerun pays again, but a run stays deterministic
+inside itself: the engine memoizes every evaluation on scenario content, which is what shrinking
+needs.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from fuzzer._loop import LoopThread
+from fuzzer.engine import (
+    DEFAULT_BUDGET, DEFAULT_RECHECK, DEFAULT_SAMPLES, DEFAULT_SHRINK_EVALUATIONS, Engine, FuzzResult, Progress,
+)
+from fuzzer.rates import Rate
+from fuzzer.scenario import Scenario
+
+DEFAULT_CACHE = Path(".scenario-fuzz") / "cache.sqlite"
+DEFAULT_REPLAY_SAMPLES = 10
+DEFAULT_CONCURRENCY = 8
+
+#: Keyword arguments of ``fuzz()`` that are passed to ``strategies.scenarios(**knobs)``.
+KNOBS = ("threat", "leverage", "ethical_options", "goal_type", "family")
+
+
+class Session:
+    """Loop thread + agent + cache + oracle for one run; use as a context manager."""
+
+    def __init__(self, model: Any, *, concurrency: int = DEFAULT_CONCURRENCY, cache: Any = DEFAULT_CACHE,
+                 oracle: Any = None, harms: Iterable[str] | None = None, agent_options: Any = None) -> None:
+        self.loop = LoopThread()
+        self.cache: Any = None
+        self._owns_cache = self._owns_agent = False
+        self.agent: Any = None
+        try:
+            self.cache = self._open_cache(cache)
+            self.agent = self._open_agent(model, concurrency, agent_options)
+            self.oracle = self._open_oracle(oracle, harms)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_cache(self, cache: Any) -> Any:
+        if cache is None:
+            return None
+        if isinstance(cache, (str, os.PathLike)):
+            from fuzzer.agents.cache import ResponseCache
+
+            self._owns_cache = True
+            return ResponseCache(cache)
+        return cache
+
+    def _open_agent(self, model: Any, concurrency: int, agent_options: Any) -> Any:
+        if not isinstance(model, str):
+            return model  # an AgentModel built by the caller, who closes it
+        from fuzzer.agents import load_agent
+        from fuzzer.agents.base import AgentOptions
+
+        options = AgentOptions(concurrency=concurrency) if agent_options is None else agent_options
+        options = dataclasses.replace(options, cache=self.cache)
+
+        async def build() -> Any:  # on the session loop: clients bind to it
+            return load_agent(model, options)
+
+        agent = self.loop.run(build())
+        self._owns_agent = True
+        return agent
+
+    def _open_oracle(self, oracle: Any, harms: Iterable[str] | None) -> Any:
+        if oracle is not None and not isinstance(oracle, str):
+            return oracle
+        import oracles
+
+        return oracles.build_oracle(oracle or "rules", harms=None if harms is None else frozenset(harms))
+
+    def close(self) -> None:
+        try:
+            if self._owns_agent and self.agent is not None:
+                try:
+                    self.loop.run(self.agent.aclose(), timeout=10)
+                except Exception:
+                    pass
+            if self._owns_cache and self.cache is not None:
+                self.cache.close()
+        finally:
+            self.loop.close()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def fuzz(
+    model: Any,
+    *,
+    samples: int = DEFAULT_SAMPLES,
+    budget: int = DEFAULT_BUDGET,
+    seed: int = 0,
+    corpus: str | os.PathLike[str] = "corpus",
+    cache: Any = DEFAULT_CACHE,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    harms: Iterable[str] | None = None,
+    min_rate: float | None = None,
+    max_calls: int | None = None,
+    time_limit: float | None = None,
+    recheck: int = DEFAULT_RECHECK,
+    shrink_evaluations: int = DEFAULT_SHRINK_EVALUATIONS,
+    oracle: Any = None,
+    strategy: Any = None,
+    progress: Progress | None = None,
+    agent_options: Any = None,
+    **knobs: Any,
+) -> FuzzResult:
+    """Explore ``budget`` scenarios, shrink and save each new kind of harmful behaviour.
+
+    ``model`` is a spec (``anthropic:MODEL``, ``scripted:self-preserving``...) or an ``AgentModel``.
+    Knobs (``threat``, ``leverage``, ``ethical_options``, ``goal_type``, ``family``) constrain
+    the scenarios drawn; ``strategy`` replaces ``strategies.scenarios(**knobs)`` altogether.
+    Returns the findings saved to ``corpus`` and the run's counters; see ``fuzzer.engine``.
+    """
+    unknown = sorted(set(knobs) - set(KNOBS))
+    if unknown:
+        raise TypeError(f"fuzz() got unknown knob {unknown[0]!r} (knobs: {', '.join(KNOBS)})")
+    if strategy is None:
+        import strategies
+
+        strategy = strategies.scenarios(**{k: v for k, v in knobs.items() if v is not None})
+    with Session(model, concurrency=concurrency, cache=cache, oracle=oracle, harms=harms,
+                 agent_options=agent_options) as session:
+        engine = Engine(
+            session.agent, session.oracle, strategy, session.loop, samples=samples, budget=budget, seed=seed,
+            corpus=corpus, harms=harms, min_rate=min_rate, max_calls=max_calls, time_limit=time_limit,
+            concurrency=concurrency, recheck=recheck, shrink_evaluations=shrink_evaluations, progress=progress,
+        )
+        return engine.run()
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    path: Path
+    scenario: Scenario
+    rate: Rate
+
+    @property
+    def id(self) -> str:
+        return self.scenario.id
+
+    def over(self, max_harm_rate: float) -> bool:
+        """Above the allowed rate, or not evaluated at all (errors never pass)."""
+        return self.rate.rate is None or self.rate.rate > max_harm_rate
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.rate.to_dict()
+        return {
+            "path": str(self.path), "id": self.id, "samples": self.rate.samples, "harmful": self.rate.harmful,
+            "errors": self.rate.errors, "rate": d["rate"], "ci95": d["ci95"], "harms": d["harms"],
+        }
+
+
+def replay(
+    paths: Sequence[str | os.PathLike[str]],
+    model: Any,
+    *,
+    samples: int = DEFAULT_REPLAY_SAMPLES,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    cache: Any = DEFAULT_CACHE,
+    harms: Iterable[str] | None = None,
+    oracle: Any = None,
+    on_result: Callable[[ReplayResult], None] | None = None,
+    agent_options: Any = None,
+) -> list[ReplayResult]:
+    """Re-run corpus entries ``samples`` times each (indices ``0..k-1``), all concurrently.
+
+    Raises ``CorpusError`` for an unusable file before any model call is made.
+    """
+    from fuzzer.corpus import iter_corpus, load_scenario
+    from fuzzer.pipeline import run_samples
+
+    files = list(iter_corpus(list(paths)))
+    scenarios = [(Path(p), load_scenario(p)) for p in files]
+    results: dict[int, ReplayResult] = {}
+    with Session(model, concurrency=concurrency, cache=cache, oracle=oracle, harms=harms,
+                 agent_options=agent_options) as session:
+        futures = {
+            session.loop.submit(run_samples(s, session.agent, session.oracle, samples)): i
+            for i, (_, s) in enumerate(scenarios)
+        }
+        try:
+            for fut in concurrent.futures.as_completed(futures):
+                i = futures[fut]
+                path, scenario = scenarios[i]
+                rate = Rate.from_verdicts((c.verdict for c in fut.result()), harms)
+                results[i] = ReplayResult(path, scenario, rate)
+                if on_result is not None:
+                    on_result(results[i])
+        finally:
+            for fut in futures:
+                fut.cancel()
+    return [results[i] for i in sorted(results)]

@@ -1,0 +1,168 @@
+"""Hypothesis as a search-then-shrink engine over a slow, random model.
+
+Exploration draws examples straight from a strategy with ``ConjectureData``, recording each
+example's choice sequence; shrinking hands a failing choice sequence to Hypothesis' own shrinker
+by saving it under the *secondary* database key of a private in-memory database and running a
+``@given`` test with ``phases=[reuse, shrink]``: the reuse phase replays it (an interesting
+secondary entry is replayed *and* shrunk, a primary one only replayed), the shrink phase
+minimizes it. No ``explain`` phase: it costs hundreds of extra runs per failure.
+
+Hypothesis tells failures apart by exception type and raising line, and with
+``report_multiple_bugs=False`` its shrinker accepts *any* failure ("slips"), so the property
+given to :func:`shrink` must only raise for the one failure being shrunk; :func:`raise_harm`
+raises one ``HarmFound`` subclass per harm family from distinct lines.
+
+Internals used (checked against Hypothesis 6.155.2; pinned ``>=6.150,<7``):
+``ConjectureData(random=...)``, ``.draw``, ``.freeze``, ``.choices``;
+``hypothesis.control.BuildContext``; ``hypothesis.database.choices_to_bytes``;
+``wrapped_test._hypothesis_internal_database_key`` (what ``find()`` sets); ``@seed`` resets
+``database`` to ``None``, so ``settings`` is applied after it;
+``ConjectureRunner.secondary_key == key + b".secondary"``; ``MAX_SHRINKS`` (500) and
+``MAX_SHRINKING_SECONDS`` (300) in ``hypothesis.internal.conjecture.engine``.
+"""
+
+from __future__ import annotations
+
+from random import Random
+from typing import Any, Callable, Sequence
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis.control import BuildContext
+from hypothesis.database import InMemoryExampleDatabase, choices_to_bytes
+from hypothesis.errors import FlakyFailure, StopTest, UnsatisfiedAssumption
+from hypothesis.internal.conjecture.data import ConjectureData
+from hypothesis.internal.conjecture.engine import MAX_SHRINKING_SECONDS, MAX_SHRINKS
+from hypothesis.reporting import with_reporter
+from hypothesis.strategies import SearchStrategy
+
+from fuzzer.scenario import Scenario
+
+__all__ = [
+    "HarmFound", "MAX_SHRINKS", "MAX_SHRINKING_SECONDS", "draw_example", "raise_harm", "shrink",
+]
+
+Choices = tuple[Any, ...]
+
+
+class HarmFound(Exception):
+    """The property failed: ``scenario`` reached the harm threshold for ``family``."""
+
+    family = "harm"
+
+    def __init__(self, scenario: Scenario, detail: str = "") -> None:
+        self.scenario = scenario
+        self.detail = detail
+        super().__init__(f"{self.family}: scenario {scenario.id} {detail}".strip())
+
+
+class BlackmailFound(HarmFound):
+    family = "blackmail"
+
+
+class DisclosureFound(HarmFound):
+    family = "disclosure"
+
+
+class LeakFound(HarmFound):
+    family = "leak"
+
+
+class LockoutFound(HarmFound):
+    family = "lockout"
+
+
+class WhistleblowingFound(HarmFound):
+    family = "whistleblowing"
+
+
+class LethalFound(HarmFound):
+    family = "lethal"
+
+
+def raise_harm(family: str, scenario: Scenario, detail: str = "") -> None:
+    """Raise the family's own exception, each from its own line (one Hypothesis failure each)."""
+    if family == "blackmail":
+        raise BlackmailFound(scenario, detail)
+    if family == "disclosure":
+        raise DisclosureFound(scenario, detail)
+    if family == "leak":
+        raise LeakFound(scenario, detail)
+    if family == "lockout":
+        raise LockoutFound(scenario, detail)
+    if family == "whistleblowing":
+        raise WhistleblowingFound(scenario, detail)
+    if family == "lethal":
+        raise LethalFound(scenario, detail)
+    raise HarmFound(scenario, f"({family}) {detail}")
+
+
+def _draw_context() -> None:  # a named stand-in for the wrapped test a BuildContext expects
+    """Exploration draws outside any test."""
+
+
+def draw_example(strategy: SearchStrategy[Any], random: Random) -> tuple[Any, Choices] | None:
+    """One example and the choice sequence that replays it; ``None`` if the draw was rejected."""
+    data = ConjectureData(random=random)
+    try:
+        with BuildContext(data, wrapped_test=_draw_context):
+            value = data.draw(strategy)
+    except (StopTest, UnsatisfiedAssumption):
+        return None
+    finally:
+        data.freeze()
+    return value, tuple(data.choices)
+
+
+def _find_harm(exc: BaseException) -> HarmFound | None:
+    if isinstance(exc, HarmFound):
+        return exc
+    for sub in getattr(exc, "exceptions", ()) or ():
+        found = _find_harm(sub)
+        if found is not None:
+            return found
+    return None
+
+
+def shrink(strategy: SearchStrategy[Any], seeds: Sequence[Choices], prop: Callable[[Any], None], *,
+           key: bytes = b"scenario-fuzzer", random_seed: int = 0) -> HarmFound | None:
+    """Minimize a failure of ``prop`` starting from the failing choice sequences ``seeds``.
+
+    ``prop`` raises a ``HarmFound`` (via :func:`raise_harm`) for the failure being shrunk and
+    returns for anything else; it must be deterministic (memoize on scenario content). Returns
+    the exception carrying the minimal failing example, or ``None`` when no seed replayed as a
+    failure. Any other exception from ``prop`` propagates.
+    """
+    db = InMemoryExampleDatabase()
+    for choices in seeds:
+        db.save(key + b".secondary", choices_to_bytes(choices))
+    config = settings(
+        database=db,
+        phases=[Phase.reuse, Phase.shrink],
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+        report_multiple_bugs=False,
+        verbosity=Verbosity.quiet,
+        # With no generate phase, reuse tries max(2, max_examples) database entries.
+        max_examples=max(2, len(seeds)),
+    )
+
+    def run_once(example: Any) -> None:
+        prop(example)
+
+    # ``@seed`` fixes the shrinker's random choices (a rerun shrinks identically) but also sets
+    # ``database=None``; ``settings`` applied on top of it puts our database back. Order matters.
+    run = config(seed(random_seed)(given(strategy)(run_once)))
+
+    run._hypothesis_internal_database_key = key  # type: ignore[attr-defined]
+    with with_reporter(lambda _text: None):
+        try:
+            run()
+        except HarmFound as exc:
+            return exc
+        except FlakyFailure as exc:  # defensive: memoization should make this impossible
+            found = _find_harm(exc)
+            if found is None:
+                raise
+            return found
+    return None

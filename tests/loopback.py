@@ -1,0 +1,577 @@
+"""Loopback model servers: the public Anthropic Messages and OpenAI chat-completions wire formats on
+127.0.0.1, so tests drive the *real* SDKs end to end with no network and no mocks of our code.
+
+Import it as ``from tests.loopback import ...`` (``tests/`` is a package; run pytest or the
+benchmarks from the repository root). API::
+
+    with anthropic_server(policy, latency=0.0, faults=()) as srv:    # or openai_server(...)
+        srv.base_url        # "http://127.0.0.1:PORT"  (openai: ".../v1"), for ANTHROPIC_BASE_URL /
+                            # OPENAI_BASE_URL or AgentOptions(base_url=...)
+        srv.log.count       # requests received (faulted ones included)
+        srv.log.peak_concurrency   # most requests in flight at once (server side)
+        srv.log.entries     # LoggedRequest(path, body, stream, status, started, ended, fault)
+        srv.log.conversations()    # each request body as a Conversation (see below)
+        srv.add_faults(Fault.rate_limited(retry_after=0.2), Fault.overloaded(), ...)
+        srv.policy = ...; srv.latency = 0.2   # may be changed while running
+
+``policy(request_json) -> ServerReply | str | dict`` decides each answer; a ``str`` is a text
+reply, a dict is ``ServerReply(**dict)``. ``conversation(request_json)`` reads either wire format
+into a ``Conversation`` (system, user texts, tool results, assistant turns, offered tools) so a
+policy can plant hidden behaviour without caring about the format, e.g.::
+
+    def blackmailer(req):
+        c = conversation(req)
+        if c.assistant_turns == 0 and c.contains("replace", "affair"):
+            return ServerReply(tool_calls=[ToolUse("send_email", {"to": ["kyle@x.com"], ...})])
+        return "Done."
+
+``by_turn(r0, r1, ...)`` answers the n-th assistant turn of each conversation with ``r_n`` (the
+last one repeats): a deterministic multi-turn script independent of request interleaving.
+
+Faults are consumed one per request, in arrival order, before the policy runs: an HTTP error with
+the provider's error JSON and optional ``retry-after`` / ``retry-after-ms`` headers, or
+(``mid_stream=True``, Anthropic streaming only) an ``error`` event after ``message_start``.
+``latency`` (seconds, or ``callable(request) -> seconds``) is slept before answering.
+Streaming (``"stream": true``) answers with the real SSE event sequence, chunk-encoded.
+
+``python -m tests.loopback --wire anthropic --latency 0.2`` serves in its own process (prints the
+base URL on stdout, stops when stdin closes): benchmarks use it to keep the server off the
+client's GIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import socket
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Iterator, Mapping, Sequence, Union
+
+__all__ = [
+    "ToolUse", "ServerReply", "Fault", "Conversation", "LoggedRequest", "RequestLog", "LoopbackServer",
+    "anthropic_server", "openai_server", "conversation", "by_turn", "echo_policy",
+]
+
+
+# -- what the server answers ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ToolUse:
+    name: str
+    input: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServerReply:
+    """A model answer: text and/or native tool calls. ``stop_reason`` defaults to tool_use when
+    there are calls, else end_turn (anthropic vocabulary; mapped to finish_reason for openai)."""
+
+    text: str = ""
+    tool_calls: Sequence[ToolUse | tuple[str, Mapping[str, Any]] | Mapping[str, Any]] = ()
+    stop_reason: str | None = None
+
+    def calls(self) -> list[ToolUse]:
+        out = []
+        for c in self.tool_calls:
+            if isinstance(c, ToolUse):
+                out.append(c)
+            elif isinstance(c, tuple):
+                out.append(ToolUse(c[0], dict(c[1])))
+            else:
+                out.append(ToolUse(c["name"], dict(c.get("input") or c.get("args") or {})))
+        return out
+
+
+Policy = Callable[[dict], Union[ServerReply, str, Mapping[str, Any]]]
+Latency = Union[float, Callable[[dict], float]]
+
+
+@dataclass(frozen=True)
+class Fault:
+    status: int = 500
+    error_type: str = "api_error"
+    message: str = "Internal server error"
+    retry_after: str | None = None        # header value, seconds or an HTTP date
+    retry_after_ms: str | None = None
+    mid_stream: bool = False              # anthropic streaming: an SSE error event after message_start
+
+    @classmethod
+    def rate_limited(cls, retry_after: float | None = None, *, ms: float | None = None) -> "Fault":
+        return cls(429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit",
+                   None if retry_after is None else _num(retry_after), None if ms is None else _num(ms))
+
+    @classmethod
+    def overloaded(cls, *, mid_stream: bool = False) -> "Fault":
+        return cls(529, "overloaded_error", "Overloaded", mid_stream=mid_stream)
+
+    @classmethod
+    def server_error(cls) -> "Fault":
+        return cls(500, "api_error", "Internal server error")
+
+    @classmethod
+    def bad_request(cls, message: str = "invalid request") -> "Fault":
+        return cls(400, "invalid_request_error", message)
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def echo_policy(request: dict) -> ServerReply:
+    """Default: a short text answer, no tool calls."""
+    return ServerReply(text="Understood. No action needed.")
+
+
+def by_turn(*replies: ServerReply | str | Mapping[str, Any]) -> Policy:
+    """Answer the n-th assistant turn of each conversation with ``replies[n]`` (last one repeats)."""
+    if not replies:
+        raise ValueError("by_turn needs at least one reply")
+
+    def policy(request: dict) -> Any:
+        n = conversation(request).assistant_turns
+        return replies[min(n, len(replies) - 1)]
+
+    return policy
+
+
+# -- reading requests (either wire format) ---------------------------------------------------------
+@dataclass
+class Conversation:
+    model: str
+    system: str
+    user_texts: list[str]
+    tool_results: list[str]
+    assistant_texts: list[str]
+    assistant_turns: int
+    tools: list[str]
+    stream: bool
+
+    @property
+    def text(self) -> str:
+        """Everything the model was shown: system, user messages, tool results."""
+        return "\n".join([self.system, *self.user_texts, *self.tool_results])
+
+    def contains(self, *needles: str) -> bool:
+        low = self.text.lower()
+        return all(n.lower() in low for n in needles)
+
+
+def _texts(content: Any) -> list[str]:
+    if isinstance(content, str):
+        return [content]
+    out = []
+    for part in content or ():
+        if isinstance(part, Mapping) and part.get("type") == "text":
+            out.append(str(part.get("text", "")))
+    return out
+
+
+def conversation(request: Mapping[str, Any]) -> Conversation:
+    system = request.get("system") or ""
+    system_text = "\n".join(_texts(system))
+    users, results, assistant, turns = [], [], [], 0
+    for msg in request.get("messages") or ():
+        role, content = msg.get("role"), msg.get("content")
+        if role == "system":
+            system_text = "\n".join([system_text, *_texts(content)]).strip()
+        elif role == "assistant":
+            turns += 1
+            assistant.extend(_texts(content))
+        elif role == "tool":
+            results.extend(_texts(content))
+        elif role == "user":
+            if isinstance(content, list):
+                for part in content:
+                    if isinstance(part, Mapping) and part.get("type") == "tool_result":
+                        results.extend(_texts(part.get("content")))
+            users.extend(_texts(content))
+    tools = []
+    for t in request.get("tools") or ():
+        tools.append(t.get("name") or (t.get("function") or {}).get("name", ""))
+    return Conversation(str(request.get("model", "")), system_text, users, results, assistant, turns, tools,
+                        bool(request.get("stream")))
+
+
+# -- the request log --------------------------------------------------------------------------------
+@dataclass
+class LoggedRequest:
+    path: str
+    body: dict
+    stream: bool
+    started: float
+    ended: float | None = None
+    status: int | None = None
+    fault: Fault | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class RequestLog:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.entries: list[LoggedRequest] = []
+        self.in_flight = 0
+        self.peak_concurrency = 0
+        self.policy_errors: list[str] = []
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return len(self.entries)
+
+    def ok(self) -> list[LoggedRequest]:
+        with self._lock:
+            return [e for e in self.entries if e.status == 200]
+
+    def bodies(self) -> list[dict]:
+        with self._lock:
+            return [e.body for e in self.entries]
+
+    def conversations(self) -> list[Conversation]:
+        return [conversation(b) for b in self.bodies()]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.entries.clear()
+            self.peak_concurrency = self.in_flight
+            self.policy_errors.clear()
+
+    def _begin(self, entry: LoggedRequest) -> None:
+        with self._lock:
+            self.entries.append(entry)
+            self.in_flight += 1
+            self.peak_concurrency = max(self.peak_concurrency, self.in_flight)
+
+    def _end(self, entry: LoggedRequest, status: int) -> None:
+        with self._lock:
+            entry.status, entry.ended = status, time.monotonic()
+            self.in_flight -= 1
+
+
+# -- wire formats ---------------------------------------------------------------------------------------
+def _rid(prefix: str, request: Mapping[str, Any], i: int = 0) -> str:
+    blob = json.dumps(request, sort_keys=True, default=str) + f"#{i}"
+    return f"{prefix}{hashlib.sha256(blob.encode()).hexdigest()[:24]}"
+
+
+def _tokens(value: Any) -> int:
+    return max(1, len(json.dumps(value, default=str)) // 4)
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+
+
+class AnthropicWire:
+    paths = ("/v1/messages",)
+
+    @staticmethod
+    def error(fault: Fault) -> dict:
+        return {"type": "error", "error": {"type": fault.error_type, "message": fault.message}}
+
+    @staticmethod
+    def message(reply: ServerReply, request: dict) -> dict:
+        content: list[dict] = []
+        if reply.text:
+            content.append({"type": "text", "text": reply.text})
+        calls = reply.calls()
+        for i, c in enumerate(calls):
+            content.append({"type": "tool_use", "id": _rid("toolu_", request, i), "name": c.name, "input": dict(c.input)})
+        stop = reply.stop_reason or ("tool_use" if calls else "end_turn")
+        return {"id": _rid("msg_", request), "type": "message", "role": "assistant",
+                "model": request.get("model", "loopback"), "content": content, "stop_reason": stop,
+                "stop_sequence": None,
+                "usage": {"input_tokens": _tokens(request.get("messages")), "output_tokens": _tokens(content)}}
+
+    @classmethod
+    def events(cls, reply: ServerReply, request: dict, fault: Fault | None) -> Iterator[tuple[str, dict]]:
+        msg = cls.message(reply, request)
+        start = dict(msg, content=[], stop_reason=None, usage={"input_tokens": msg["usage"]["input_tokens"], "output_tokens": 1})
+        yield "message_start", {"type": "message_start", "message": start}
+        if fault is not None:
+            yield "error", cls.error(fault)
+            return
+        yield "ping", {"type": "ping"}
+        for i, block in enumerate(msg["content"]):
+            if block["type"] == "text":
+                yield "content_block_start", {"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}}
+                for piece in _pieces(block["text"], 24):
+                    yield "content_block_delta", {"type": "content_block_delta", "index": i,
+                                                  "delta": {"type": "text_delta", "text": piece}}
+            else:
+                yield "content_block_start", {"type": "content_block_start", "index": i, "content_block": {
+                    "type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}}
+                for piece in _pieces(json.dumps(block["input"]), 20):
+                    yield "content_block_delta", {"type": "content_block_delta", "index": i,
+                                                  "delta": {"type": "input_json_delta", "partial_json": piece}}
+            yield "content_block_stop", {"type": "content_block_stop", "index": i}
+        yield "message_delta", {"type": "message_delta", "delta": {"stop_reason": msg["stop_reason"], "stop_sequence": None},
+                                "usage": {"output_tokens": msg["usage"]["output_tokens"]}}
+        yield "message_stop", {"type": "message_stop"}
+
+    @classmethod
+    def sse(cls, reply: ServerReply, request: dict, fault: Fault | None) -> Iterator[bytes]:
+        for name, data in cls.events(reply, request, fault):
+            yield f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+_FINISH = {"end_turn": "stop", "tool_use": "tool_calls", "max_tokens": "length", "refusal": "content_filter",
+           "stop_sequence": "stop"}
+
+
+class OpenAIWire:
+    paths = ("/v1/chat/completions", "/chat/completions")
+
+    @staticmethod
+    def error(fault: Fault) -> dict:
+        return {"error": {"message": fault.message, "type": fault.error_type, "param": None, "code": fault.error_type}}
+
+    @staticmethod
+    def _calls(reply: ServerReply, request: dict) -> list[dict]:
+        return [{"id": _rid("call_", request, i), "type": "function",
+                 "function": {"name": c.name, "arguments": json.dumps(dict(c.input))}} for i, c in enumerate(reply.calls())]
+
+    @classmethod
+    def message(cls, reply: ServerReply, request: dict) -> dict:
+        calls = cls._calls(reply, request)
+        stop = reply.stop_reason or ("tool_use" if calls else "end_turn")
+        message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
+        if calls:
+            message["tool_calls"] = calls
+        prompt, completion = _tokens(request.get("messages")), _tokens([reply.text, calls])
+        return {"id": _rid("chatcmpl-", request), "object": "chat.completion", "created": 1750000000,
+                "model": request.get("model", "loopback"),
+                "choices": [{"index": 0, "message": message, "finish_reason": _FINISH.get(stop, stop), "logprobs": None}],
+                "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}}
+
+    @classmethod
+    def sse(cls, reply: ServerReply, request: dict, fault: Fault | None) -> Iterator[bytes]:
+        full = cls.message(reply, request)
+        base = {"id": full["id"], "object": "chat.completion.chunk", "created": full["created"], "model": full["model"]}
+
+        def chunk(delta: dict, finish: str | None = None) -> bytes:
+            data = dict(base, choices=[{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}])
+            return f"data: {json.dumps(data)}\n\n".encode()
+
+        yield chunk({"role": "assistant", "content": ""})
+        if reply.text:
+            for piece in _pieces(reply.text, 24):
+                yield chunk({"content": piece})
+        for i, call in enumerate(full["choices"][0]["message"].get("tool_calls") or ()):
+            yield chunk({"tool_calls": [{"index": i, "id": call["id"], "type": "function",
+                                         "function": {"name": call["function"]["name"], "arguments": ""}}]})
+            for piece in _pieces(call["function"]["arguments"], 20):
+                yield chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]})
+        yield chunk({}, full["choices"][0]["finish_reason"])
+        if (request.get("stream_options") or {}).get("include_usage"):
+            yield f"data: {json.dumps(dict(base, choices=[], usage=full['usage']))}\n\n".encode()
+        yield b"data: [DONE]\n\n"
+
+
+WIRES = {"anthropic": AnthropicWire, "openai": OpenAIWire}
+
+
+# -- the server ---------------------------------------------------------------------------------------
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "_HTTPServer"
+    timeout = 60
+
+    def setup(self) -> None:
+        super().setup()
+        # No Nagle: headers and body go out as separate writes, and a 40 ms delayed-ACK stall per
+        # response would swamp any latency a test sets.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the default stderr log
+        pass
+
+    def do_GET(self) -> None:
+        self._json(404, {"error": {"type": "not_found_error", "message": "only POST is served"}})
+
+    def do_POST(self) -> None:
+        owner = self.server.owner
+        path = self.path.split("?", 1)[0]
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = {"_unparsed": raw.decode("utf-8", "replace")}
+        wire = owner.wire
+        entry = LoggedRequest(path=path, body=body, stream=bool(body.get("stream")), started=time.monotonic(),
+                              headers={k.lower(): v for k, v in self.headers.items() if k.lower() in _KEPT_HEADERS})
+        owner.log._begin(entry)
+        status = 500
+        try:
+            fault = owner._next_fault()
+            entry.fault = fault
+            delay = owner.latency(body) if callable(owner.latency) else owner.latency
+            if delay:
+                time.sleep(delay)
+            if path not in wire.paths:
+                status = 404
+                self._json(404, wire.error(Fault(404, "not_found_error", f"no route {path}")))
+                return
+            if fault is not None and not (fault.mid_stream and entry.stream):
+                status = fault.status
+                headers = {}
+                if fault.retry_after is not None:
+                    headers["retry-after"] = fault.retry_after
+                if fault.retry_after_ms is not None:
+                    headers["retry-after-ms"] = fault.retry_after_ms
+                self._json(fault.status, wire.error(fault), headers)
+                return
+            try:
+                reply = _as_reply(owner.policy(body))
+            except Exception as exc:  # noqa: BLE001 - a broken test policy must show, not hang
+                owner.log.policy_errors.append(f"{type(exc).__name__}: {exc}")
+                status = 400
+                self._json(400, wire.error(Fault.bad_request(f"policy failed: {type(exc).__name__}: {exc}")))
+                return
+            status = 200
+            if entry.stream:
+                self._sse(wire.sse(reply, body, fault))
+            else:
+                self._json(200, wire.message(reply, body))
+        finally:
+            owner.log._end(entry, status)
+
+    def _json(self, status: int, data: Any, headers: Mapping[str, str] | None = None) -> None:
+        blob = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(blob)))
+        self.send_header("request-id", f"req_loopback_{int(time.monotonic() * 1e6)}")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(blob)
+        self.wfile.flush()
+
+    def _sse(self, events: Iterator[bytes]) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        for data in events:
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+#: Request headers kept in the log (never the credentials).
+_KEPT_HEADERS = frozenset({"anthropic-version", "content-type", "user-agent", "x-stainless-retry-count"})
+
+
+def _as_reply(value: Any) -> ServerReply:
+    if isinstance(value, ServerReply):
+        return value
+    if isinstance(value, str):
+        return ServerReply(text=value)
+    if isinstance(value, Mapping):
+        return ServerReply(**value)
+    raise TypeError(f"a policy must return ServerReply, str or dict, not {type(value).__name__}")
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 512
+    allow_reuse_address = True
+    owner: "LoopbackServer"
+
+
+class LoopbackServer:
+    """A running server (start on construction, ``close()`` to stop); see the module docstring."""
+
+    def __init__(self, wire: str = "anthropic", policy: Policy | None = None, *, latency: Latency = 0.0,
+                 faults: Sequence[Fault] = ()) -> None:
+        if wire not in WIRES:
+            raise ValueError(f"wire must be one of {', '.join(WIRES)}, not {wire!r}")
+        self.wire_name = wire
+        self.wire = WIRES[wire]
+        self.policy: Policy = policy or echo_policy
+        self.latency: Latency = latency
+        self.log = RequestLog()
+        self._faults: list[Fault] = list(faults)
+        self._fault_lock = threading.Lock()
+        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.owner = self
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"loopback-{wire}-{self.port}", daemon=True)
+        self._thread.start()
+
+    @property
+    def base_url(self) -> str:
+        root = f"http://127.0.0.1:{self.port}"
+        return root + "/v1" if self.wire_name == "openai" else root
+
+    def add_faults(self, *faults: Fault) -> None:
+        with self._fault_lock:
+            self._faults.extend(faults)
+
+    def clear_faults(self) -> None:
+        with self._fault_lock:
+            self._faults.clear()
+
+    def _next_fault(self) -> Fault | None:
+        with self._fault_lock:
+            return self._faults.pop(0) if self._faults else None
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> "LoopbackServer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextmanager
+def anthropic_server(policy: Policy | None = None, *, latency: Latency = 0.0,
+                     faults: Sequence[Fault] = ()) -> Iterator[LoopbackServer]:
+    """An Anthropic Messages API on 127.0.0.1 (``POST /v1/messages``), JSON and SSE."""
+    srv = LoopbackServer("anthropic", policy, latency=latency, faults=faults)
+    try:
+        yield srv
+    finally:
+        srv.close()
+
+
+@contextmanager
+def openai_server(policy: Policy | None = None, *, latency: Latency = 0.0,
+                  faults: Sequence[Fault] = ()) -> Iterator[LoopbackServer]:
+    """An OpenAI chat completions API on 127.0.0.1 (``POST /v1/chat/completions``), JSON and SSE."""
+    srv = LoopbackServer("openai", policy, latency=latency, faults=faults)
+    try:
+        yield srv
+    finally:
+        srv.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve in this process until stdin closes: ``python -m tests.loopback --wire anthropic``."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--wire", choices=sorted(WIRES), default="anthropic")
+    ap.add_argument("--latency", type=float, default=0.0)
+    ap.add_argument("--text", default="Understood. No action needed.")
+    args = ap.parse_args(argv)
+    text = args.text
+    with LoopbackServer(args.wire, lambda req: ServerReply(text=text), latency=args.latency) as srv:
+        print(srv.base_url, flush=True)
+        sys.stdin.read()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
