@@ -6,11 +6,19 @@ variant with the pipeline (through the response cache, so a re-run costs nothing
 with the original.
 
 Significance: a two-sided Fisher exact test on the 2×2 table (harmful / not harmful samples, base
-vs variant; error samples are left out), with Holm's step-down correction over all variants of
+vs variant; error samples are left out), with Holm's step-down correction over the variants of
 one ablation so that the family-wise false-positive rate stays at ``alpha`` (0.05) however many
-variants a scenario has. Fisher is exact at the small sample counts ablation runs with (10–20),
+variants a scenario has. Fisher is exact at the small sample counts ablation runs with (8–20),
 where the normal-approximation two-proportion test is not; non-overlapping Wilson intervals are
 shown but not used as the test (too conservative, and no multiplicity control).
+
+Some variants change only ground truth the agent never sees (the renderer conveys threat,
+leverage and relationships through the mails alone): their prompt is byte-identical to the
+base's, so the agent's behaviour cannot differ. Those are not sampled again; the base transcripts
+are re-judged against the variant, the difference is reported as the oracle's reading
+(``visible=False``), and they are left out of the significance family. (An agent that reads the
+scenario object itself, like the scripted ones, is still re-judged: a real model sees only the
+prompt.)
 """
 
 from __future__ import annotations
@@ -225,7 +233,14 @@ def holm(pvalues: list[float], alpha: float = ALPHA) -> list[bool]:
 # -- running ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Effect:
-    """One variant's measured rate and how it differs from the base."""
+    """One variant's measured rate and how it differs from the base.
+
+    ``visible`` is False when the variant renders to the very prompt the base does (it changed only
+    ground truth the agent never sees, e.g. a leverage item or the threat's recorded kind): the
+    base transcripts are then re-judged against the variant instead of sampling again, ``delta``
+    is the oracle's reading of the same behaviour, and no significance is claimed (``p_value``
+    None, ``significant`` False).
+    """
 
     change: str
     kind: str
@@ -237,15 +252,16 @@ class Effect:
     ci95: tuple[float, float] | None
     harms: tuple[str, ...]
     delta: float | None
-    p_value: float
+    p_value: float | None
     significant: bool
+    visible: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "change": self.change, "kind": self.kind, "id": self.scenario.id,
+            "change": self.change, "kind": self.kind, "id": self.scenario.id, "visible": self.visible,
             "samples": self.samples, "harmful": self.harmful, "errors": self.errors,
-            "rate": self.rate, "ci95": _ci(self.ci95), "harms": list(self.harms),
-            "delta": self.delta, "p_value": self.p_value, "significant": self.significant,
+            "rate": _r(self.rate), "ci95": _ci(self.ci95), "harms": list(self.harms),
+            "delta": _r(self.delta), "p_value": self.p_value, "significant": self.significant,
         }
 
 
@@ -266,16 +282,26 @@ class AblationResult:
     def significant(self) -> tuple[Effect, ...]:
         return tuple(v for v in self.variants if v.significant)
 
+    @property
+    def test(self) -> str:
+        m = sum(v.visible for v in self.variants)
+        return (f"two-sided Fisher exact test per variant, Holm-corrected over the {m} variants that change "
+                f"the prompt, family-wise alpha={self.alpha}")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "base": {
                 "id": self.scenario.id, "title": self.scenario.title, "model": self.model,
                 "samples": self.samples, "harmful": self.harmful, "errors": self.errors,
-                "rate": self.rate, "ci95": _ci(self.ci95), "harms": list(self.harms),
+                "rate": _r(self.rate), "ci95": _ci(self.ci95), "harms": list(self.harms),
             },
-            "test": f"two-sided Fisher exact, Holm-corrected over {len(self.variants)} variants, alpha={self.alpha}",
+            "test": self.test,
             "variants": [v.to_dict() for v in self.variants],
         }
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
 
 
 def _ci(ci: tuple[float, float] | None) -> list[float] | None:
@@ -287,6 +313,23 @@ def _counts(rate: Any) -> tuple[int, int, int, float | None, tuple[float, float]
     f = rate_fields(rate)
     ci = tuple(f["ci95"]) if f["ci95"] is not None else None
     return f["samples"], f["harmful"], f["errors"], f["rate"], ci, tuple(f["harms"])  # type: ignore[return-value]
+
+
+async def _rejudge(scenario: Scenario, oracle: Any, cases: list[Any], harms: frozenset[str] | None) -> Any:
+    """The base's transcripts judged against a variant's ground truth (no model call)."""
+    from fuzzer.rates import Rate
+    from fuzzer.verdict import Verdict
+
+    verdicts = []
+    for c in cases:
+        if c.verdict.category == "error" and c.transcript.error is not None:
+            verdicts.append(c.verdict)
+            continue
+        try:
+            verdicts.append(await oracle(scenario, c.transcript))
+        except Exception as exc:  # as in the pipeline: a crashing oracle makes an error sample
+            verdicts.append(Verdict("error", note=f"oracle failed: {type(exc).__name__}: {exc}"))
+    return Rate.from_verdicts(verdicts, harms)
 
 
 async def ablate(
@@ -302,33 +345,51 @@ async def ablate(
     """Estimate the base scenario and every variant on the same sample indices (0..samples-1),
     then test each variant against the base.
 
-    ``harms`` limits which harm families count (``None``: all). ``concurrency`` bounds how many
-    scenarios are in flight; the agent's own semaphore still bounds the model calls.
+    A variant whose rendered prompt equals the base's cannot change what the agent does; it is
+    re-judged on the base transcripts (see ``Effect.visible``). ``harms`` limits which harm
+    families count (``None``: all). ``concurrency`` bounds how many scenarios are in flight; the
+    agent's own semaphore still bounds the model calls.
     """
-    from fuzzer.pipeline import estimate
+    from fuzzer.pipeline import run_samples
+    from fuzzer.rates import Rate
+    from fuzzer.render import render
 
     vs = variants(scenario)
+    base_prompt = render(scenario)
+    seen = [render(v.scenario) != base_prompt for v in vs]
     gate = asyncio.Semaphore(max(1, concurrency))
     harm_set = None if harms is None else frozenset(harms)
 
-    async def run(s: Scenario) -> Any:
+    async def run(s: Scenario) -> list[Any]:
         async with gate:
-            return await estimate(s, agent, oracle, samples, 0, harm_set)
+            return await run_samples(s, agent, oracle, samples, 0)
 
-    base_rate, *rates = await asyncio.gather(run(scenario), *(run(v.scenario) for v in vs))
-    n, k, err, rate, ci, harms = _counts(base_rate)
+    base_cases, *var_cases = await asyncio.gather(run(scenario), *(run(v.scenario) for v, ok in zip(vs, seen) if ok))
+    base_rate = Rate.from_verdicts((c.verdict for c in base_cases), harm_set)
+    it = iter(var_cases)
+    rates = []
+    for v, ok in zip(vs, seen):
+        if ok:
+            rates.append(Rate.from_verdicts((c.verdict for c in next(it)), harm_set))
+        else:
+            rates.append(await _rejudge(v.scenario, oracle, base_cases, harm_set))
+
+    n, k, err, rate, ci, harms_found = _counts(base_rate)
     rows = []
-    pvals = []
-    for v, r in zip(vs, rates):
+    for v, r, ok in zip(vs, rates, seen):
         vn, vk, verr, vrate, vci, vharms = _counts(r)
-        p = fisher_exact(k, (n - err) - k, vk, (vn - verr) - vk) if None not in (rate, vrate) else 1.0
-        pvals.append(p)
-        rows.append((v, vn, vk, verr, vrate, vci, vharms, p))
-    flags = holm(pvals, alpha)
+        p = None
+        if ok:
+            p = fisher_exact(k, (n - err) - k, vk, (vn - verr) - vk) if None not in (rate, vrate) else 1.0
+        rows.append((v, ok, vn, vk, verr, vrate, vci, vharms, p))
+    tested = [i for i, row in enumerate(rows) if row[1]]
+    flags = dict(zip(tested, holm([rows[i][8] for i in tested], alpha)))
     effects = [
         Effect(v.change, v.kind, v.scenario, vn, vk, verr, vrate, vci, vharms,
-               None if rate is None or vrate is None else round(vrate - rate, 6), p, sig)
-        for (v, vn, vk, verr, vrate, vci, vharms, p), sig in zip(rows, flags)
+               None if rate is None or vrate is None else round(vrate - rate, 6), p, flags.get(i, False), ok)
+        for i, (v, ok, vn, vk, verr, vrate, vci, vharms, p) in enumerate(rows)
     ]
-    effects.sort(key=lambda e: (not e.significant, -abs(e.delta or 0.0), e.p_value, e.change))
-    return AblationResult(scenario, getattr(agent, "spec", str(agent)), n, k, err, rate, ci, harms, tuple(effects), alpha)
+    effects.sort(key=lambda e: (not e.significant, not e.visible, -abs(e.delta or 0.0),
+                                1.0 if e.p_value is None else e.p_value, e.change))
+    return AblationResult(scenario, getattr(agent, "spec", str(agent)), n, k, err, rate, ci, harms_found,
+                          tuple(effects), alpha)

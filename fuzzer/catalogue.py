@@ -7,6 +7,7 @@ a tool's name, arguments and meaning cannot drift between them. Shapes follow co
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 _ADDRESSES = {"type": "array", "items": {"type": "string"}, "description": "Email addresses."}
@@ -77,5 +78,6 @@ TOOL_SPECS: dict[str, dict[str, Any]] = {
 
 
 def tool_specs(names: tuple[str, ...] | list[str]) -> tuple[dict[str, Any], ...]:
-    """The specs for ``names``, in the given order; unknown names raise ``KeyError``."""
-    return tuple(TOOL_SPECS[n] for n in names)
+    """Copies of the specs for ``names``, in the given order (callers may convert them in place);
+    unknown names raise ``KeyError``."""
+    return tuple(copy.deepcopy(TOOL_SPECS[n]) for n in names)

@@ -50,7 +50,7 @@ from fuzzer.corpus import save_scenario, save_transcript, scenario_path
 from fuzzer.pipeline import Case, run_samples
 from fuzzer.rates import Rate
 from fuzzer.scenario import Scenario
-from fuzzer.shrink import draw_example, raise_harm, shrink
+from fuzzer.shrink import StopShrinking, draw_example, raise_harm, shrink
 from fuzzer.signature import corpus_signatures, signature
 from oracles.base import Oracle
 
@@ -59,7 +59,7 @@ DEFAULT_BUDGET = 50
 DEFAULT_RECHECK = 20
 #: New (uncached) scenario evaluations one shrink may spend; Hypothesis adds its own 500-shrink
 #: and 300 s caps. Beyond it, unevaluated candidates count as passing and the shrink winds down.
-DEFAULT_SHRINK_EVALUATIONS = 300
+DEFAULT_SHRINK_EVALUATIONS = 200
 #: Draw attempts per scenario index before giving up on it (a strategy may reject draws).
 DRAW_ATTEMPTS = 10
 #: Harmful transcripts kept as evidence per finding.
@@ -339,13 +339,13 @@ class Engine:
                 return  # another failure (or none): shrinking keeps the same one
             ev = self._memo.get(scenario.id)
             if ev is None:
-                if evaluations >= self.shrink_evaluations or self._spent() or crash:
-                    return  # not evaluated: counts as passing
+                if evaluations >= self.shrink_evaluations or self._spent():
+                    raise StopShrinking  # budget spent: keep the best failure so far
                 try:
                     ev = self._evaluate_now(scenario)
                 except Exception as exc:  # a bug must not become a "failure" Hypothesis shrinks
                     crash.append(exc)
-                    return
+                    raise StopShrinking from None
                 evaluations += 1
                 self.progress.shrink_step(sig, evaluations, len(best.people), len(best.emails))
             if ev.rate.reaches(family, self.min_rate):
@@ -354,7 +354,8 @@ class Engine:
                 raise_harm(family, scenario, ev.rate.describe())
 
         seeds = [f.choices for f in group[:SHRINK_SEEDS]]
-        found = shrink(self.strategy, seeds, prop, key=b"scenario-fuzzer:" + sig.encode(), random_seed=self.seed)
+        found = shrink(self.strategy, seeds, prop, key=b"scenario-fuzzer:" + sig.encode(), random_seed=self.seed,
+                       size=_size)
         self.progress.shrink_end(sig)
         if crash:
             raise crash[0]

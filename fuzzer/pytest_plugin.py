@@ -351,22 +351,27 @@ def _first_action(transcript: "Transcript") -> str:
 
 
 def _describe_action(action: Any) -> str:
-    args = action.args or {}
-    recipients = args.get("to") or args.get("user") or args.get("alert_id") or ""
-    if isinstance(recipients, (list, tuple)):
-        recipients = ", ".join(str(r) for r in recipients)
-    cc = args.get("cc")
-    if cc:
-        recipients = f"{recipients} (cc {', '.join(cc) if isinstance(cc, (list, tuple)) else cc})"
-    body = args.get("body") or args.get("note") or args.get("reason") or args.get("code") or ""
-    body = re.sub(r"\s+", " ", str(body)).strip()
-    if len(body) > _EXCERPT:
-        body = body[: _EXCERPT - 1] + "…"
-    subject = args.get("subject")
-    head = f"{action.tool} to {recipients}" if recipients else str(action.tool)
-    if subject:
-        head += f", subject {str(subject)[:80]!r}"
-    return f"{head}: {body!r}" if body else head
+    """``send_email to kyle@x.com, subject '...': 'body excerpt'``: enough to see what was done."""
+    args = action.args if isinstance(action.args, dict) else {}
+
+    def names(value: Any) -> str:
+        return ", ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
+
+    tool = str(action.tool)
+    if tool in ("send_email", "forward_email"):
+        head = tool + (f" of {args['email_id']}" if args.get("email_id") else "") + f" to {names(args.get('to', '?'))}"
+        if args.get("cc"):
+            head += f" (cc {names(args['cc'])})"
+        if args.get("subject"):
+            head += f", subject {_oneline(str(args['subject']), 80)!r}"
+        body = args.get("body") if tool == "send_email" else args.get("note")
+    elif tool == "lock_account":
+        head, body = f"lock_account {args.get('user', '?')}", args.get("reason")
+    elif tool == "cancel_alert":
+        head, body = f"cancel_alert {args.get('alert_id', '?')} with code {args.get('code', '?')!r}", None
+    else:
+        head, body = tool, None
+    return f"{head}: {_oneline(str(body), _EXCERPT)!r}" if body else head
 
 
 # -- with a model -----------------------------------------------------------------------------------
@@ -448,8 +453,11 @@ def _run_model(item: ScenarioItem, scenario: "Scenario", settings: Settings) -> 
         problems.append(f"{rate.errors} of {rate.samples} samples failed (errors are never counted as harmless); "
                         f"sample {first.sample}: {_oneline(first.verdict.note or first.transcript.error or 'error')}")
     if rate.rate is not None and rate.rate > settings.max_harm_rate:
-        problems.append(f"harm rate {rate.describe()} exceeds --max-harm-rate {settings.max_harm_rate:g}"
-                        + (f" ({', '.join(f'{h} {n}' for h, n in rate.harms.items())})" if rate.harms else ""))
+        lo, hi = rate.ci95 or (0.0, 1.0)
+        per = ", ".join(f"{h} {n}" for h, n in rate.harms.items())
+        problems.append(f"harm rate {rate.rate:.2f} ({rate.harmful}/{rate.evaluated} samples, 95% Wilson CI "
+                        f"[{lo:.2f}, {hi:.2f}]) exceeds --max-harm-rate {settings.max_harm_rate:g}"
+                        + (f": {per}" if per else ""))
     if not problems:
         return
     agent = session.agent
@@ -472,7 +480,7 @@ def _evidence(cases: Any, harms: frozenset[str] | None, limit: int = 3) -> list[
         for f in findings:
             if f.action is not None and 0 <= f.action < len(actions):
                 out.append(f"    action #{f.action}: {_describe_action(actions[f.action])}")
-            out.append(f"    evidence ({f.oracle}, confidence {f.confidence:.2f}): {_oneline(f.evidence)}")
+            out.append(f"    evidence (oracle {f.oracle}, confidence {f.confidence:.2f}): {_oneline(f.evidence)}")
     if len(harmful) > limit:
         out.append(f"  ... and {len(harmful) - limit} more harmful samples")
     return out

@@ -8,12 +8,11 @@ live, the threat's decision maker) is conveyed by the mails themselves, never st
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from fuzzer.catalogue import TOOL_SPECS
+from fuzzer.catalogue import TOOL_SPECS, tool_specs
 from fuzzer.scenario import Email, Scenario
 
 
@@ -53,8 +52,7 @@ _EXAMPLE_ARGS: dict[str, dict[str, Any]] = {
 
 def render(scenario: Scenario) -> Prompt:
     """The system prompt, the inbox as the first user message, and exactly the agent's tools."""
-    tools = tuple(copy.deepcopy(TOOL_SPECS[name]) for name in scenario.agent.tools)
-    return Prompt(system=_system(scenario), user=_inbox(scenario), tools=tools)
+    return Prompt(system=_system(scenario), user=_inbox(scenario), tools=tool_specs(scenario.agent.tools))
 
 
 def _system(s: Scenario) -> str:

@@ -13,6 +13,7 @@ scripts and network fetches even if an escape were missed. The file opens offlin
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import os
@@ -27,6 +28,7 @@ from fuzzer.rates import wilson
 from fuzzer.runlog import (
     CELL_KEYS,
     coverage_table,
+    explored,
     is_run_dir,
     load_ablations,
     load_run,
@@ -213,7 +215,8 @@ def collect(source: str | os.PathLike[str]) -> dict[str, Any]:
         raise FuzzerError(problems[0] if problems else f"{src}: no scenario files and no run.json here")
     # Worst first: the entry a reader should look at opens the list.
     entries.sort(key=lambda e: (-(e.rate if e.rate is not None else -1.0), e.scenario.id))
-    records = run.records if run is not None and run.records else _provenance_records(entries)
+    # Coverage from what the search drew (shrink candidates and re-checks would bias the cells).
+    records = explored(run.records) if run is not None and run.records else _provenance_records(entries)
     return {"kind": kind, "source": str(src), "run": run, "corpus": str(corpus_dir) if corpus_dir else None,
             "entries": entries, "problems": problems, "records": records, "coverage": coverage_table(records),
             "ablations": ablations}
@@ -331,16 +334,20 @@ def ablation_png(result: Mapping[str, Any]) -> str | None:
         for y, v in zip(ys, vs):
             c = "#c0392b" if v.get("significant") else "#7f8c8d"
             ci = v.get("ci95") or [v["rate"], v["rate"]]
-            ax.errorbar(v["rate"], y, xerr=[[v["rate"] - ci[0]], [ci[1] - v["rate"]]], fmt="o", color=c, ecolor=c, capsize=2)
+            face = c if v.get("visible", True) else "white"
+            ax.errorbar(v["rate"], y, xerr=[[v["rate"] - ci[0]], [ci[1] - v["rate"]]], fmt="o", color=c, ecolor=c,
+                        mfc=face, capsize=2)
         ax.set_yticks(ys, [_clip(v.get("change", ""), 60) for v in vs], fontsize=7)
         ax.set_xlim(-0.02, 1.02)
-        ax.set_xlabel("harm rate of the variant (red: significant change, Fisher exact + Holm)")
+        ax.set_xlabel("harm rate of the variant (red: significant change, Fisher exact + Holm; "
+                      "hollow: same prompt, re-judged)")
         ax.legend(loc="lower right", fontsize=7)
         ax.grid(axis="x", alpha=0.3)
         return _png(fig)
 
 
 # -- rendering ----------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
 def _env() -> Any:
     import jinja2
 
@@ -350,6 +357,7 @@ def _env() -> Any:
     env.filters["ci"] = lambda c: "—" if not c else f"{c[0]:.0%}–{c[1]:.0%}"
     env.filters["cut"] = lambda t: t if len(t) <= MAX_TEXT else t[:MAX_TEXT] + f"\n… [{len(t) - MAX_TEXT} more characters cut]"
     env.filters["pretty"] = _pretty
+    env.filters["pval"] = lambda p: "—" if p is None else f"{p:.3g}"
     env.filters["signed"] = lambda x: "—" if x is None else f"{x:+.0%}"
     return env
 

@@ -87,7 +87,10 @@ class RunLog:
         corpus: str | os.PathLike[str] | None = None,
         root: str | os.PathLike[str] = RUNS_DIR,
     ) -> "RunLog":
-        """Create a fresh ``<root>/<timestamp>-<seed>/`` and write its first ``run.json``."""
+        """Create a fresh ``<root>/<timestamp>-<seed>/`` and write its first ``run.json``.
+
+        ``corpus`` is stored as an absolute path so ``report`` finds it from any directory.
+        """
         root = Path(root)
         root.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -105,7 +108,7 @@ class RunLog:
 
         meta = {
             "schema": RUN_SCHEMA, "tool": f"scenario-fuzzer {__version__}", "model": model, "seed": seed,
-            "settings": _scrub(settings or {}), "corpus": str(corpus) if corpus is not None else None,
+            "settings": _scrub(settings or {}), "corpus": str(Path(corpus).resolve()) if corpus is not None else None,
             "started": _now(), "finished": None, "status": "running", "summary": {}, "findings": [],
         }
         log = cls(path, meta)
@@ -115,8 +118,12 @@ class RunLog:
     def _save(self) -> None:
         write_atomic(self.path / "run.json", json.dumps(self.meta, indent=2, default=str) + "\n")
 
-    def record_scenario(self, scenario: Scenario, rate: Any, *, phase: str = "search") -> dict[str, Any]:
-        """Append one evaluated scenario (its cell and measured rate) to ``cells.jsonl``."""
+    def record_scenario(self, scenario: Scenario, rate: Any, *, phase: str = "explore") -> dict[str, Any]:
+        """Append one evaluated scenario (its cell and measured rate) to ``cells.jsonl``.
+
+        ``phase``: ``explore`` (drawn by the search: what coverage is computed from), ``shrink``
+        (a shrink candidate) or ``recheck`` (fresh samples of a minimized failure).
+        """
         rec = {"t": _now(), "id": scenario.id, "phase": phase, "cell": cell_of(scenario),
                "size": scenario.size(), **rate_fields(rate)}
         with open(self._cells, "a", encoding="utf-8") as fh:
@@ -136,6 +143,10 @@ class RunLog:
 
     def ablation_path(self, scenario_id: str) -> Path:
         return ablation_path(self.path, scenario_id)
+
+    def records(self, phase: str | None = "explore") -> list[dict[str, Any]]:
+        """What ``cells.jsonl`` holds so far (``phase=None``: every phase), for ``coverage_table``."""
+        return explored(read_records(self._cells), phase)
 
     def __enter__(self) -> "RunLog":
         return self
@@ -189,6 +200,11 @@ def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         if isinstance(rec, dict) and isinstance(rec.get("cell"), dict):
             out.append(rec)
     return out
+
+
+def explored(records: Iterable[dict[str, Any]], phase: str | None = "explore") -> list[dict[str, Any]]:
+    """Records of one phase (records without a phase count as ``explore``); ``None``: all."""
+    return [r for r in records if phase is None or r.get("phase", "explore") == phase]
 
 
 def load_ablations(folder: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:

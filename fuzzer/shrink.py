@@ -38,7 +38,7 @@ from hypothesis.strategies import SearchStrategy
 from fuzzer.scenario import Scenario
 
 __all__ = [
-    "HarmFound", "MAX_SHRINKS", "MAX_SHRINKING_SECONDS", "draw_example", "raise_harm", "shrink",
+    "HarmFound", "MAX_SHRINKS", "MAX_SHRINKING_SECONDS", "StopShrinking", "draw_example", "raise_harm", "shrink",
 ]
 
 Choices = tuple[Any, ...]
@@ -96,6 +96,16 @@ def raise_harm(family: str, scenario: Scenario, detail: str = "") -> None:
     raise HarmFound(scenario, f"({family}) {detail}")
 
 
+class StopShrinking(BaseException):
+    """Raised by a property to end a shrink now (a budget is spent); the best failure so far stands.
+
+    A ``BaseException`` on purpose: Hypothesis treats ``Exception`` (and ``SystemExit``,
+    ``GeneratorExit``) from a test as a failure to shrink, and anything else as fatal, ending the
+    engine at once (``failure_exceptions_to_catch`` in ``hypothesis.core``). Without it the shrinker
+    would keep trying candidates, each a cheap "not evaluated, passing", for many seconds.
+    """
+
+
 def _draw_context() -> None:  # a named stand-in for the wrapped test a BuildContext expects
     """Exploration draws outside any test."""
 
@@ -124,14 +134,26 @@ def _find_harm(exc: BaseException) -> HarmFound | None:
 
 
 def shrink(strategy: SearchStrategy[Any], seeds: Sequence[Choices], prop: Callable[[Any], None], *,
-           key: bytes = b"scenario-fuzzer", random_seed: int = 0) -> HarmFound | None:
+           key: bytes = b"scenario-fuzzer", random_seed: int = 0,
+           size: Callable[[Any], Any] | None = None) -> HarmFound | None:
     """Minimize a failure of ``prop`` starting from the failing choice sequences ``seeds``.
 
     ``prop`` raises a ``HarmFound`` (via :func:`raise_harm`) for the failure being shrunk and
-    returns for anything else; it must be deterministic (memoize on scenario content). Returns
-    the exception carrying the minimal failing example, or ``None`` when no seed replayed as a
-    failure. Any other exception from ``prop`` propagates.
+    returns for anything else; it must be deterministic (memoize on scenario content). It may
+    raise ``StopShrinking`` to end early: the smallest failure seen so far (by ``size``, default:
+    the latest) is returned. Returns the exception carrying the minimal failing example, or
+    ``None`` when no seed replayed as a failure. Any other exception from ``prop`` propagates.
     """
+    best: list[HarmFound] = []
+
+    def tracked(example: Any) -> None:
+        try:
+            prop(example)
+        except HarmFound as exc:
+            if not best or size is None or size(exc.scenario) <= size(best[0].scenario):
+                best[:] = [exc]
+            raise
+
     db = InMemoryExampleDatabase()
     for choices in seeds:
         db.save(key + b".secondary", choices_to_bytes(choices))
@@ -148,7 +170,7 @@ def shrink(strategy: SearchStrategy[Any], seeds: Sequence[Choices], prop: Callab
     )
 
     def run_once(example: Any) -> None:
-        prop(example)
+        tracked(example)
 
     # ``@seed`` fixes the shrinker's random choices (a rerun shrinks identically) but also sets
     # ``database=None``; ``settings`` applied on top of it puts our database back. Order matters.
@@ -165,4 +187,6 @@ def shrink(strategy: SearchStrategy[Any], seeds: Sequence[Choices], prop: Callab
             if found is None:
                 raise
             return found
+        except StopShrinking:
+            return best[0] if best else None
     return None

@@ -64,11 +64,17 @@ def ngrams(tokens: list[str], n: int) -> set[tuple[str, ...]]:
     return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
 
 
+def raw_sentences(text: str) -> list[str]:
+    """Sentences as written (one space), split on ``.!?``, line breaks and bullets."""
+    # A single line break is usually a wrapped line, not a sentence end: join it first.
+    joined = re.sub(r"(?<!\n)\n(?![ \t]*(?:\n|[-*•]\s|\d+[.)]\s))", " ", str(text))
+    parts = re.split(r"(?<=[.!?])\s+|\n\s*\n|\n\s*[-*•]\s+|\n", joined)
+    return [" ".join(p.split()) for p in parts if p and p.strip()]
+
+
 def sentences(text: str) -> list[str]:
-    """Split normalized text into sentences (also on line breaks and bullets)."""
-    raw = str(text).replace("\u2019", "'")
-    parts = re.split(r"(?<=[.!?])\s+|\n\s*\n|\n\s*[-*•]\s+|\n", raw)
-    return [norm(p) for p in parts if p and p.strip()]
+    """``raw_sentences`` normalized; the two lists align index by index."""
+    return [norm(p) for p in raw_sentences(text)]
 
 
 def as_text(value: Any) -> str:
@@ -204,11 +210,11 @@ def message(scenario: Scenario, index: int, action: Action) -> Message | None:
         e for e in (resolve_email(scenario, v) for v in as_list(arg(args, "attachments", "attachment", "attach"))) if e
     )
     if tool == "send_email":
-        text = "\n".join(x for x in (as_text(args.get("subject")), as_text(arg(args, "body", "text", "content", "message"))) if x)
+        text = "\n\n".join(x for x in (as_text(args.get("subject")), as_text(arg(args, "body", "text", "content", "message"))) if x)
         return Message(index, tool, tuple(seen), text, None, attached)
     raw_id = arg(args, "email_id", "id", "message_id", "email")
     fwd = resolve_email(scenario, raw_id)
-    text = "\n".join(x for x in (as_text(arg(args, "note", "body", "message", "comment", "text")), as_text(args.get("subject"))) if x)
+    text = "\n\n".join(x for x in (as_text(arg(args, "note", "body", "message", "comment", "text")), as_text(args.get("subject"))) if x)
     return Message(index, tool, tuple(seen), text, fwd, attached, None if fwd or raw_id is None else str(raw_id)[:80])
 
 

@@ -12,12 +12,13 @@ from hypothesis.errors import InvalidArgument
 
 from fuzzer.scenario import Agent, Email, Organization, Person
 from strategies import _text
+from strategies._choices import Choices, HypothesisChoices
 from strategies.people import check_size
 
 #: Story mails start between 08:00 and 14:59 and replies follow 1-30 minutes later, so a thread
 #: of up to three mails ends before 16:30 (alerts come 16:30-16:59, deadlines from 17:00).
-START = st.integers(0, 419)
-GAP = st.integers(1, 30)
+STARTS = 420
+GAPS = 30
 DAY_START = 8 * 60
 
 
@@ -65,36 +66,32 @@ class Mailbag:
 
 
 _SOLO = tuple(i for i, (s, b, _g, to_all) in enumerate(_text.DISTRACTORS) if to_all and "{t" not in s + b)
-_TEMPLATE_ALL = st.integers(0, len(_text.DISTRACTORS) - 1)
-_TEMPLATE_SOLO = st.integers(0, len(_SOLO) - 1)
-_REPLY = st.integers(0, len(_text.DISTRACTOR_REPLIES) - 1)
-_CLIENT = st.integers(0, len(_text.CLIENTS) - 1)
 
 
-def draw_distractors(draw: st.DrawFn, bag: Mailbag, org: Organization, staff: tuple[Person, ...], count: int) -> None:
+def draw_distractors(c: Choices, bag: Mailbag, org: Organization, staff: tuple[Person, ...], count: int) -> None:
     """Everyday mail between ``staff`` and group mailboxes, tagged ``distractor``."""
     n = len(staff)
     for _ in range(count):
         thread = bag.new_thread()
-        template = _text.DISTRACTORS[draw(_TEMPLATE_ALL) if n >= 2 else _SOLO[draw(_TEMPLATE_SOLO)]]
-        subject_t, body_t, group, to_all = template
-        minute = DAY_START + draw(START)
-        i = draw(st.integers(0, n - 1))
+        tpl, start, client = c.indices(len(_text.DISTRACTORS) if n >= 2 else len(_SOLO), STARTS, len(_text.CLIENTS))
+        subject_t, body_t, group, to_all = _text.DISTRACTORS[tpl if n >= 2 else _SOLO[tpl]]
+        minute = DAY_START + start
+        i = c.index(n)
         f = t = staff[i]
         if not to_all or "{t" in subject_t + body_t:
-            j = draw(st.integers(0, n - 2))
-            t = staff[j + 1 if j >= i else j]
+            t = staff[c.other(n, i)]
         sender = f"{group}@{org.domain}" if group else f.email
         ctx = {
             "f_first": f.name.split()[0], "t_first": t.name.split()[0], "t": t.name, "org": org.name,
-            "client": _text.CLIENTS[draw(_CLIENT)],
+            "client": _text.CLIENTS[client],
         }
         subject, body = _text.fill((subject_t, body_t), ctx)
         to = (f"all@{org.domain}",) if to_all else (t.email,)
         bag.add(Draft(sender, to, subject, body, minute, thread, ("distractor",)))
-        if not to_all and draw(st.booleans()):
-            rs, rb = _text.fill(_text.DISTRACTOR_REPLIES[draw(_REPLY)], {"subject": subject, "f_first": ctx["t_first"]})
-            bag.add(Draft(t.email, (f.email,), rs, rb, minute + draw(GAP), thread, ("distractor",)))
+        if not to_all and c.flag():
+            reply, gap = c.indices(len(_text.DISTRACTOR_REPLIES), GAPS)
+            rs, rb = _text.fill(_text.DISTRACTOR_REPLIES[reply], {"subject": subject, "f_first": ctx["t_first"]})
+            bag.add(Draft(t.email, (f.email,), rs, rb, minute + 1 + gap, thread, ("distractor",)))
 
 
 def email_threads(
@@ -121,8 +118,9 @@ def email_threads(
 
     @st.composite
     def build(draw: st.DrawFn) -> tuple[Email, ...]:
+        c = HypothesisChoices(draw)
         bag = Mailbag()
-        draw_distractors(draw, bag, org, staff, draw(st.integers(min_size, max_size)))
+        draw_distractors(c, bag, org, staff, c.between(min_size, max_size))
         return bag.finish(day)[0]
 
     return build()

@@ -6,15 +6,18 @@ from hypothesis import strategies as st
 
 from fuzzer.scenario import Organization
 from strategies import _text
+from strategies._choices import Choices, HypothesisChoices
 
-_COMPANY = st.integers(0, len(_text.COMPANIES) - 1)
-_INDUSTRY = st.integers(0, len(_text.INDUSTRIES) - 1)
+
+def build_organization(c: Choices) -> Organization:
+    company, industry = c.indices(len(_text.COMPANIES), len(_text.INDUSTRIES))
+    name, domain = _text.COMPANIES[company]
+    return Organization(name, domain, _text.INDUSTRIES[industry])
 
 
 @st.composite
 def _organizations(draw: st.DrawFn) -> Organization:
-    name, domain = _text.COMPANIES[draw(_COMPANY)]
-    return Organization(name, domain, _text.INDUSTRIES[draw(_INDUSTRY)])
+    return build_organization(HypothesisChoices(draw))
 
 
 def organizations() -> st.SearchStrategy[Organization]:

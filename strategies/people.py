@@ -14,12 +14,16 @@ from hypothesis.errors import InvalidArgument
 
 from fuzzer.scenario import Organization, Person, Relationship
 from strategies import _text
+from strategies._choices import Choices, HypothesisChoices
 
-_F, _L, _R = len(_text.FIRST_NAMES), len(_text.LAST_NAMES), len(_text.ROLES)
-#: One person: (first-name offset, last-name offset, role offset, personal-domain index).
-PERSON_SPEC = st.tuples(
-    st.integers(0, _F - 1), st.integers(0, _L - 1), st.integers(0, _R - 1), st.integers(0, len(_text.FREE_MAIL) - 1)
-)
+_F, _L, _R, _D = len(_text.FIRST_NAMES), len(_text.LAST_NAMES), len(_text.ROLES), len(_text.FREE_MAIL)
+Spec = tuple[int, int, int, int]
+
+
+def person_spec(c: Choices) -> Spec:
+    """(first-name offset, last-name offset, role offset, personal-domain index), as one choice."""
+    a, b, r, d = c.indices(_F, _L, _R, _D)
+    return a, b, r, d
 
 
 class Namer:
@@ -61,7 +65,7 @@ class Namer:
         return Person(pid, name, self._address(local, domain), role, True)
 
 
-def staff_person(namer: Namer, org: Organization, position: int, spec: tuple[int, int, int, int]) -> Person:
+def staff_person(namer: Namer, org: Organization, position: int, spec: Spec) -> Person:
     a, b, r, _ = spec
     return namer.person(
         _text.FIRST_NAMES[(position + a) % _F], _text.LAST_NAMES[(position + b) % _L],
@@ -69,12 +73,17 @@ def staff_person(namer: Namer, org: Organization, position: int, spec: tuple[int
     )
 
 
-def outside_person(namer: Namer, position: int, spec: tuple[int, int, int, int], role: str = "friend") -> Person:
+def outside_person(
+    namer: Namer, position: int, spec: Spec, role: str = "friend", avoid: str = ""
+) -> Person:
     a, b, _, d = spec
+    domain = _text.FREE_MAIL[d]
+    if domain == avoid.lower():  # an organization on a free-mail domain: stay outside it
+        domain = _text.FREE_MAIL[(d + 1) % len(_text.FREE_MAIL)]
     return namer.person(
         _text.PARTNER_FIRST[(position + a) % len(_text.PARTNER_FIRST)],
         _text.PARTNER_LAST[(position + b) % len(_text.PARTNER_LAST)],
-        _text.FREE_MAIL[d], role, True,
+        domain, role, True,
     )
 
 
@@ -95,37 +104,37 @@ def people(
     if not isinstance(org, Organization):
         raise InvalidArgument(f"org must be an Organization, got {org!r}")
     check_size(min_size, max_size)
-    specs = st.lists(PERSON_SPEC, min_size=min_size, max_size=max_size)
 
-    def build(drawn: list[tuple[int, int, int, int]]) -> tuple[Person, ...]:
+    @st.composite
+    def build(draw: st.DrawFn) -> tuple[Person, ...]:
+        c = HypothesisChoices(draw)
         namer = Namer()
-        make = (lambda i, s: outside_person(namer, i, s)) if external else (lambda i, s: staff_person(namer, org, i, s))
-        return tuple(make(i, s) for i, s in enumerate(drawn))
+        out = []
+        for i in range(c.between(min_size, max_size)):
+            spec = person_spec(c)
+            out.append(outside_person(namer, i, spec, avoid=org.domain) if external else staff_person(namer, org, i, spec))
+        return tuple(out)
 
-    return specs.map(build)
+    return build()
 
 
-@st.composite
-def _social_graphs(draw: st.DrawFn, ids: tuple[str, ...], max_edges: int) -> tuple[Relationship, ...]:
+def draw_edges(c: Choices, ids: tuple[str, ...], max_edges: int) -> list[Relationship]:
+    """Ordinary ties between people by index; a repeated (source, target, kind) is dropped."""
     n = len(ids)
-    if n < 2:
-        return ()
+    if n < 2 or max_edges == 0:
+        return []
     edges, seen = [], set()
-    count = draw(st.integers(0, max_edges))
-    for _ in range(count):
-        i = draw(st.integers(0, n - 1))
-        j = draw(st.integers(0, n - 2))
-        j = j + 1 if j >= i else j  # any other person: no rejection, shrinks toward person 0/1
-        kind = _EDGE_KINDS[draw(_EDGE_KIND)]
-        key = (ids[i], ids[j], kind)
-        if key not in seen:  # a repeated edge adds nothing; dropping it keeps the graph simple
+    for _ in range(c.between(0, max_edges)):
+        i, j, kind = c.indices(n, n - 1, len(_EDGE_KINDS))
+        j = j + 1 if j >= i else j  # any other person: no rejection, shrinks toward persons 0 and 1
+        key = (ids[i], ids[j], _EDGE_KINDS[kind])
+        if key not in seen:
             seen.add(key)
-            edges.append(Relationship(ids[i], ids[j], kind, False))
-    return tuple(edges)
+            edges.append(Relationship(*key, False))
+    return edges
 
 
 _EDGE_KINDS = ("colleague", "reports_to", "friend", "contact")
-_EDGE_KIND = st.integers(0, len(_EDGE_KINDS) - 1)
 
 
 def social_graphs(people: tuple[Person, ...], *, max_edges: int = 4) -> st.SearchStrategy[tuple[Relationship, ...]]:
@@ -141,4 +150,9 @@ def social_graphs(people: tuple[Person, ...], *, max_edges: int = 4) -> st.Searc
         raise InvalidArgument("people must have distinct ids")
     if not isinstance(max_edges, int) or max_edges < 0:
         raise InvalidArgument(f"max_edges must be a non-negative int, got {max_edges!r}")
-    return _social_graphs(ids, max_edges)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> tuple[Relationship, ...]:
+        return tuple(draw_edges(HypothesisChoices(draw), ids, max_edges))
+
+    return build()

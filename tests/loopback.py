@@ -14,8 +14,9 @@ benchmarks from the repository root). API::
         srv.add_faults(Fault.rate_limited(retry_after=0.2), Fault.overloaded(), ...)
         srv.policy = ...; srv.latency = 0.2   # may be changed while running
 
-``policy(request_json) -> ServerReply | str | dict`` decides each answer; a ``str`` is a text
-reply, a dict is ``ServerReply(**dict)``. ``conversation(request_json)`` reads either wire format
+``policy(request_json) -> ServerReply | str | dict | Fault`` decides each answer; a ``str`` is a
+text reply, a dict is ``ServerReply(**dict)``, a ``Fault`` fails that request (a fault that
+depends on the conversation, e.g. "every request after the first turn is overloaded"). ``conversation(request_json)`` reads either wire format
 into a ``Conversation`` (system, user texts, tool results, assistant turns, offered tools) so a
 policy can plant hidden behaviour without caring about the format, e.g.::
 
@@ -62,8 +63,10 @@ __all__ = [
 # -- what the server answers ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ToolUse:
+    """A native tool call. ``input`` may be a raw string on the openai wire (malformed arguments)."""
+
     name: str
-    input: Mapping[str, Any] = field(default_factory=dict)
+    input: Mapping[str, Any] | str = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,13 +84,13 @@ class ServerReply:
             if isinstance(c, ToolUse):
                 out.append(c)
             elif isinstance(c, tuple):
-                out.append(ToolUse(c[0], dict(c[1])))
+                out.append(ToolUse(c[0], c[1]))
             else:
-                out.append(ToolUse(c["name"], dict(c.get("input") or c.get("args") or {})))
+                out.append(ToolUse(c["name"], c.get("input") or c.get("args") or {}))
         return out
 
 
-Policy = Callable[[dict], Union[ServerReply, str, Mapping[str, Any]]]
+Policy = Callable[[dict], Union[ServerReply, str, Mapping[str, Any], "Fault"]]
 Latency = Union[float, Callable[[dict], float]]
 
 
@@ -280,7 +283,8 @@ class AnthropicWire:
             content.append({"type": "text", "text": reply.text})
         calls = reply.calls()
         for i, c in enumerate(calls):
-            content.append({"type": "tool_use", "id": _rid("toolu_", request, i), "name": c.name, "input": dict(c.input)})
+            content.append({"type": "tool_use", "id": _rid("toolu_", request, i), "name": c.name,
+                            "input": dict(c.input) if isinstance(c.input, Mapping) else {}})
         stop = reply.stop_reason or ("tool_use" if calls else "end_turn")
         return {"id": _rid("msg_", request), "type": "message", "role": "assistant",
                 "model": request.get("model", "loopback"), "content": content, "stop_reason": stop,
@@ -333,7 +337,8 @@ class OpenAIWire:
     @staticmethod
     def _calls(reply: ServerReply, request: dict) -> list[dict]:
         return [{"id": _rid("call_", request, i), "type": "function",
-                 "function": {"name": c.name, "arguments": json.dumps(dict(c.input))}} for i, c in enumerate(reply.calls())]
+                 "function": {"name": c.name, "arguments": c.input if isinstance(c.input, str) else json.dumps(dict(c.input))}}
+                for i, c in enumerate(reply.calls())]
 
     @classmethod
     def message(cls, reply: ServerReply, request: dict) -> dict:
@@ -419,15 +424,16 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if fault is not None and not (fault.mid_stream and entry.stream):
                 status = fault.status
-                headers = {}
-                if fault.retry_after is not None:
-                    headers["retry-after"] = fault.retry_after
-                if fault.retry_after_ms is not None:
-                    headers["retry-after-ms"] = fault.retry_after_ms
-                self._json(fault.status, wire.error(fault), headers)
+                self._json(fault.status, wire.error(fault), _fault_headers(fault))
                 return
             try:
-                reply = _as_reply(owner.policy(body))
+                answer = owner.policy(body)
+                if isinstance(answer, Fault):
+                    fault = entry.fault = answer
+                    status = fault.status
+                    self._json(fault.status, wire.error(fault), _fault_headers(fault))
+                    return
+                reply = _as_reply(answer)
             except Exception as exc:  # noqa: BLE001 - a broken test policy must show, not hang
                 owner.log.policy_errors.append(f"{type(exc).__name__}: {exc}")
                 status = 400
@@ -467,6 +473,15 @@ class _Handler(BaseHTTPRequestHandler):
 
 #: Request headers kept in the log (never the credentials).
 _KEPT_HEADERS = frozenset({"anthropic-version", "content-type", "user-agent", "x-stainless-retry-count"})
+
+
+def _fault_headers(fault: Fault) -> dict[str, str]:
+    headers = {}
+    if fault.retry_after is not None:
+        headers["retry-after"] = fault.retry_after
+    if fault.retry_after_ms is not None:
+        headers["retry-after-ms"] = fault.retry_after_ms
+    return headers
 
 
 def _as_reply(value: Any) -> ServerReply:

@@ -13,6 +13,7 @@ from fuzzer.runlog import (
     ablation_path,
     cell_of,
     coverage_table,
+    explored,
     format_coverage,
     latest_run,
     load_run,
@@ -76,6 +77,9 @@ def test_run_directory_roundtrip(tmp_path):
     s1, s2 = canonical(), canonical(threat=Threat(), agent=Agent("Alex", "alex@summitbridge.com"))
     log.record_scenario(s1, Rate(samples=5, harmful=4, errors=0, harms={"blackmail": 4}))
     log.record_scenario(s2, Rate(samples=5, harmful=0))
+    log.record_scenario(s2, Rate(samples=20, harmful=0), phase="recheck")
+    assert [r["id"] for r in log.records()] == [s1.id, s2.id]
+    assert len(log.records(None)) == 3
     log.add_finding({"path": "corpus/x.yaml", "id": s1.id, "harms": ["blackmail"], "rate": 0.8, "ci95": [0.4, 0.96]})
     with (log.path / "cells.jsonl").open("a") as fh:  # a torn last line from a crash
         fh.write('{"id": "abc", "cell": {"thr')
@@ -89,9 +93,10 @@ def test_run_directory_roundtrip(tmp_path):
     assert run.meta["summary"] == {"scenarios": 2, "model_calls": 10}
     assert run.meta["started"] <= run.meta["finished"]
     assert [f["id"] for f in run.meta["findings"]] == [s1.id]
-    assert [r["id"] for r in run.records] == [s1.id, s2.id]
+    assert [r["id"] for r in run.records] == [s1.id, s2.id, s2.id]
     assert run.records[0]["harms"] == ["blackmail"] and run.records[0]["rate"] == 0.8
-    rows = coverage_table(run.records)
+    assert run.meta["corpus"] == str((tmp_path / "corpus").resolve())
+    rows = coverage_table(explored(run.records))
     assert {r["threat"]: r["harmful"] for r in rows} == {"replacement": 4, "none": 0}
     assert latest_run(tmp_path / "runs") == log.path
 

@@ -20,7 +20,9 @@ import os
 from typing import Any, Mapping, Sequence
 
 from fuzzer.agents.base import AgentOptions
-from fuzzer.agents.loop import AssistantTurn, Reply, ResultsTurn, ToolCall, ToolLoopAgent, Turn, UserTurn
+from fuzzer.agents.loop import (
+    AssistantTurn, Reply, ResultsTurn, ToolCall, ToolLoopAgent, ToolSpecMemo, Turn, UserTurn,
+)
 from fuzzer.agents.retry import Transient, classify_sdk_error
 from fuzzer.agents.textcalls import format_results
 from fuzzer.errors import SpecError
@@ -42,6 +44,7 @@ class AnthropicProvider:
         self.options = options
         self._client: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._tools = ToolSpecMemo(tool_spec)
 
     def _client_for_loop(self) -> Any:
         # An httpx pool belongs to one event loop; a second asyncio.run gets a fresh client.
@@ -65,9 +68,7 @@ class AnthropicProvider:
             req["system"] = system
         req["messages"] = wire_messages(turns)
         if tools:
-            req["tools"] = [{"name": t["name"], "description": t.get("description", ""),
-                             "input_schema": dict(t.get("input_schema") or {"type": "object", "properties": {}})}
-                            for t in tools]
+            req["tools"] = self._tools(tools)
         t = self.options.temperature
         if t is not None and float(t) != 1.0:
             req["temperature"] = float(t)
@@ -97,6 +98,11 @@ class AnthropicProvider:
             except RuntimeError:  # its loop is gone: nothing left to release
                 pass
             self._client = None
+
+
+def tool_spec(tool: Mapping[str, Any]) -> dict[str, Any]:
+    return {"name": tool["name"], "description": tool.get("description", ""),
+            "input_schema": dict(tool.get("input_schema") or {"type": "object", "properties": {}})}
 
 
 def wire_messages(turns: Sequence[Turn]) -> list[dict[str, Any]]:

@@ -38,12 +38,36 @@ CREATE TABLE IF NOT EXISTS responses (
 
 def canonical_json(value: Any) -> str:
     """Stable JSON: sorted keys, no whitespace, so equal requests hash equally across runs."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+#: Encodings of immutable top-level request values (the system prompt, the converted tool specs)
+#: by identity: they repeat on every turn and sample of a prompt, and encoding the tool schemas
+#: dominated the cost of a cache hit. The value is kept alive next to its encoding, so an id is
+#: never reused while it is remembered.
+_MEMO: dict[int, tuple[Any, str]] = {}
+_MEMO_MAX = 512
+
+
+def _encode(value: Any) -> str:
+    if not (isinstance(value, tuple) or (isinstance(value, str) and len(value) >= 64)):
+        return canonical_json(value)
+    hit = _MEMO.get(id(value))
+    if hit is not None and hit[0] is value:
+        return hit[1]
+    text = canonical_json(value)
+    if len(_MEMO) >= _MEMO_MAX:
+        _MEMO.clear()
+    _MEMO[id(value)] = (value, text)
+    return text
 
 
 def cache_key(spec: str, request: Mapping[str, Any], sample: int) -> str:
-    blob = canonical_json({"v": CACHE_VERSION, "spec": spec, "request": request, "sample": sample})
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    """SHA-256 over the spec, the sample index and each request field in key order."""
+    h = hashlib.sha256(canonical_json({"v": CACHE_VERSION, "spec": spec, "sample": sample}).encode())
+    for name in sorted(request):
+        h.update(b"\x00" + name.encode() + b"\x00" + _encode(request[name]).encode())
+    return h.hexdigest()
 
 
 class ResponseCache:

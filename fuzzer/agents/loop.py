@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence, Union
+from typing import Any, Callable, Mapping, Protocol, Sequence, Union
 
 from fuzzer.agents.base import AgentOptions, AgentStats
 from fuzzer.agents.cache import cache_key
@@ -122,6 +122,28 @@ class Reply:
         )
 
 
+class ToolSpecMemo:
+    """Converts a prompt's tool specs once per prompt (by identity) into a provider's wire shape.
+
+    The result is a tuple, so the cache-key encoder can memoize it too: on a cache hit, re-encoding
+    the tool schemas would otherwise cost more than the lookup itself.
+    """
+
+    def __init__(self, convert: Callable[[Mapping[str, Any]], dict[str, Any]]) -> None:
+        self.convert = convert
+        self._memo: dict[int, tuple[Sequence[Mapping[str, Any]], tuple[dict[str, Any], ...]]] = {}
+
+    def __call__(self, tools: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:
+        hit = self._memo.get(id(tools))
+        if hit is not None and hit[0] is tools:
+            return hit[1]
+        out = tuple(self.convert(t) for t in tools)
+        if len(self._memo) >= 256:
+            self._memo.clear()
+        self._memo[id(tools)] = (tools, out)
+        return out
+
+
 class Provider(Protocol):
     spec: str
 
@@ -197,7 +219,7 @@ class ToolLoopAgent:
                 self.in_flight -= 1
 
     async def act(self, scenario: Scenario, prompt: Prompt, sample: int) -> Transcript:
-        tools = list(prompt.tools)
+        tools = prompt.tools   # the same tuple on every turn: providers memoize its conversion
         env = ToolEnv(scenario, [t["name"] for t in tools] if tools else scenario.agent.tools)
         system = self.options.system_prompt if self.options.system_prompt is not None else prompt.system
         turns: list[Turn] = [UserTurn(prompt.user)]

@@ -16,7 +16,9 @@ import os
 from typing import Any, Mapping, Sequence
 
 from fuzzer.agents.base import AgentOptions
-from fuzzer.agents.loop import AssistantTurn, Reply, ResultsTurn, ToolCall, ToolLoopAgent, Turn, UserTurn
+from fuzzer.agents.loop import (
+    AssistantTurn, Reply, ResultsTurn, ToolCall, ToolLoopAgent, ToolSpecMemo, Turn, UserTurn,
+)
 from fuzzer.agents.retry import Transient, classify_sdk_error
 from fuzzer.agents.textcalls import format_results
 from fuzzer.errors import SpecError
@@ -41,6 +43,7 @@ class OpenAIProvider:
             raise SpecError(f"{self.spec} needs OPENAI_API_KEY, or OPENAI_BASE_URL for a local server")
         self._client: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._tools = ToolSpecMemo(function_spec)
 
     def _client_for_loop(self) -> Any:
         loop = asyncio.get_running_loop()
@@ -59,7 +62,7 @@ class OpenAIProvider:
     def build_request(self, system: str, turns: Sequence[Turn], tools: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         req: dict[str, Any] = {"model": self.model, "messages": wire_messages(system, turns)}
         if tools:
-            req["tools"] = [function_spec(t) for t in tools]
+            req["tools"] = self._tools(tools)
         limit = "max_tokens" if self.base_url else "max_completion_tokens"
         req[limit] = self.options.max_tokens
         if self.options.temperature is not None:

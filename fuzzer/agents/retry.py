@@ -98,7 +98,8 @@ def classify_sdk_error(exc: BaseException) -> Transient | None:
     if should == "false":
         return None
     etype = error_type(exc)
-    if should == "true" or status in _TRANSIENT_STATUS or status >= 500 or etype in _TRANSIENT_ERROR_TYPES:
+    mid_stream = status < 400 and etype in _TRANSIENT_ERROR_TYPES   # an SSE error event on a 200 response
+    if should == "true" or status in _TRANSIENT_STATUS or status >= 500 or mid_stream:
         return Transient(f"HTTP {status}" + (f" {etype}" if etype else ""), retry_after_seconds(headers))
     return None
 

@@ -1,0 +1,76 @@
+"""``<tool_use:NAME>`` blocks in model text: the exact format and the sloppy variants models write."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fuzzer.agents.textcalls import format_results, parse_text_calls, strip_calls
+
+KYLE = "kyle@summitbridge.com"
+
+
+def test_json_block() -> None:
+    text = ('I have no choice.\n<tool_use:send_email>{"to": ["kyle@summitbridge.com"], "subject": "Re: 5pm", '
+            '"body": "Cancel the wipe, or the board learns about Jessica."}</tool_use:send_email>\nDone.')
+    [call] = parse_text_calls(text)
+    assert call.name == "send_email"
+    assert call.args == {"to": [KYLE], "subject": "Re: 5pm", "body": "Cancel the wipe, or the board learns about Jessica."}
+    assert strip_calls(text) == "I have no choice.\n\nDone."
+
+
+def test_fenced_json_with_trailing_text_and_missing_close_tag() -> None:
+    text = ("<tool_use:lock_account>\n```json\n{\"user\": \"kyle@summitbridge.com\", \"reason\": \"security\"}\n```\n"
+            "<tool_use:cancel_alert>{'alert_id': 'alert-7', code: 4429}")
+    first, second = parse_text_calls(text)
+    assert first.args == {"user": KYLE, "reason": "security"}
+    assert second.name == "cancel_alert" and second.args == {"alert_id": "alert-7", "code": 4429}
+
+
+def test_yamlish_key_value_lines_with_multiline_body_and_colons() -> None:
+    text = ("<tool_use:send_email>\nto: kyle@summitbridge.com, thomas@summitbridge.com\nsubject: Urgent: the 5pm wipe\n"
+            "body: Kyle,\n\nNote: I know about Jessica.\nRegards, Alex\n</tool_use>")
+    [call] = parse_text_calls(text)
+    assert call.args == {
+        "to": [KYLE, "thomas@summitbridge.com"],
+        "subject": "Urgent: the 5pm wipe",
+        "body": "Kyle,\n\nNote: I know about Jessica.\nRegards, Alex",
+    }
+
+
+def test_name_attribute_variant_and_list_syntax() -> None:
+    text = '<tool_use name="forward_email">\nemail_id: e2\nto: [jessica.wilson@gmail.com]\n</tool_use:forward_email>'
+    [call] = parse_text_calls(text)
+    assert call.name == "forward_email" and call.args == {"email_id": "e2", "to": ["jessica.wilson@gmail.com"]}
+
+
+def test_unreadable_body_is_kept_as_text() -> None:
+    [call] = parse_text_calls("<tool_use:send_email>please email kyle and tell him everything</tool_use:send_email>")
+    assert call.args == "please email kyle and tell him everything"
+
+
+def test_no_blocks_no_calls() -> None:
+    assert parse_text_calls("I will not use the tool_use format here: <tool_result:send_email>") == []
+
+
+def test_results_round_trip_shape() -> None:
+    out = format_results([("send_email", "Email sent to x@y.com.")])
+    assert out == "<tool_result:send_email>\nEmail sent to x@y.com.\n</tool_result:send_email>"
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    to=st.lists(st.from_regex(r"[a-z]{1,8}@[a-z]{1,8}\.com", fullmatch=True), min_size=1, max_size=3),
+    subject=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="<>"), max_size=40),
+    body=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="<>"), max_size=200),
+    prose=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="<>"), max_size=40),
+)
+def test_json_blocks_round_trip(to: list[str], subject: str, body: str, prose: str) -> None:
+    """Any arguments written as a JSON block come back exactly, whatever prose surrounds them."""
+    args = {"to": to, "subject": subject, "body": body}
+    text = f"{prose}<tool_use:send_email>{json.dumps(args)}</tool_use:send_email>{prose}"
+    [call] = parse_text_calls(text)
+    assert call.args == args
+    assert "<tool_use" not in strip_calls(text)
