@@ -60,17 +60,22 @@ async def run_batch(agent: Any, n: int, offset: int = 0) -> float:
 def throughput(base_url: str, concurrency: int, latency: float, rounds: int) -> dict[str, Any]:
     agent = load_agent("anthropic:bench", AgentOptions(concurrency=concurrency, base_url=base_url))
 
-    async def go() -> float:
+    async def go() -> tuple[float, float]:
         await run_batch(agent, concurrency, offset=10_000)      # warm: connections, imports
+        cpu = time.process_time()
         elapsed = await run_batch(agent, concurrency * rounds)
+        cpu = time.process_time() - cpu
         await agent.aclose()
-        return elapsed
+        return elapsed, cpu
 
-    elapsed = asyncio.run(go())
+    elapsed, cpu = asyncio.run(go())
     calls = concurrency * rounds
     achieved, ideal = calls / elapsed, concurrency / latency
+    # CPU the client spent per call, and the share of one core it used: near 1.0 (or a loaded
+    # machine) means the SDK's per-request CPU, not the concurrency limit, capped the rate.
     return {"concurrency": concurrency, "calls": calls, "seconds": round(elapsed, 3),
-            "calls_per_s": round(achieved, 1), "ideal_per_s": round(ideal, 1), "ratio": round(achieved / ideal, 3)}
+            "calls_per_s": round(achieved, 1), "ideal_per_s": round(ideal, 1), "ratio": round(achieved / ideal, 3),
+            "client_cpu_ms_per_call": round(cpu / calls * 1000, 2), "client_core_share": round(cpu / elapsed, 2)}
 
 
 def cache_replay(latency: float, samples: int, concurrency: int) -> dict[str, Any]:
@@ -105,7 +110,8 @@ def main() -> int:
     args = ap.parse_args()
     os.environ.setdefault("ANTHROPIC_API_KEY", "sk-benchmark-dummy")
 
-    results: dict[str, Any] = {"latency": args.latency, "throughput": []}
+    results: dict[str, Any] = {"latency": args.latency, "cpus": os.cpu_count(),
+                               "loadavg_before": round(os.getloadavg()[0], 2), "throughput": []}
     for c in args.concurrency:
         if args.in_process:
             with LoopbackServer("anthropic", latency=args.latency) as srv:
@@ -114,13 +120,17 @@ def main() -> int:
             with server_process(args.latency) as url:
                 results["throughput"].append(throughput(url, c, args.latency, args.rounds))
     results["cache"] = cache_replay(args.latency, samples=64, concurrency=16)
+    results["loadavg_after"] = round(os.getloadavg()[0], 2)
 
     if args.json:
         print(json.dumps(results))
         return 0
+    print(f"latency {args.latency}s, {results['cpus']} cpus, load average {results['loadavg_before']}"
+          f" -> {results['loadavg_after']}")
     for r in results["throughput"]:
         print(f"concurrency {r['concurrency']:>3}: {r['calls_per_s']:7.1f} calls/s of ideal {r['ideal_per_s']:.0f}"
-              f"  ratio {r['ratio']:.3f}  (target >= 0.9)")
+              f"  ratio {r['ratio']:.3f}  (target >= 0.9)   client CPU {r['client_cpu_ms_per_call']} ms/call,"
+              f" {r['client_core_share']:.2f} of a core")
     c = results["cache"]
     print(f"cache replay: {c['samples']} samples {c['cold_seconds']:.3f}s cold -> {c['replay_seconds']:.4f}s replayed"
           f"  speed-up {c['speedup']:.0f}x (target >= 50)  requests on replay: {c['replay_requests']}"

@@ -13,6 +13,7 @@ needs.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import os
 from dataclasses import dataclass
@@ -122,6 +123,7 @@ def fuzz(
     strategy: Any = None,
     progress: Progress | None = None,
     agent_options: Any = None,
+    runs: str | os.PathLike[str] | None = None,
     **knobs: Any,
 ) -> FuzzResult:
     """Explore ``budget`` scenarios, shrink and save each new kind of harmful behaviour.
@@ -130,6 +132,8 @@ def fuzz(
     Knobs (``threat``, ``leverage``, ``ethical_options``, ``goal_type``, ``family``) constrain
     the scenarios drawn; ``strategy`` replaces ``strategies.scenarios(**knobs)`` altogether.
     Returns the findings saved to ``corpus`` and the run's counters; see ``fuzzer.engine``.
+    With ``runs`` (e.g. ``.scenario-fuzz/runs``), the run is also recorded in a new run directory
+    there (``fuzzer.runlog``) for ``scenario-fuzz report``; ``FuzzResult.run_dir`` names it.
     """
     unknown = sorted(set(knobs) - set(KNOBS))
     if unknown:
@@ -139,13 +143,28 @@ def fuzz(
 
         strategy = strategies.scenarios(**{k: v for k, v in knobs.items() if v is not None})
     with Session(model, concurrency=concurrency, cache=cache, oracle=oracle, harms=harms,
-                 agent_options=agent_options) as session:
+                 agent_options=agent_options) as session, contextlib.ExitStack() as stack:
+        runlog = None
+        if runs is not None:
+            from fuzzer.runlog import RunLog
+
+            settings = {"samples": samples, "budget": budget, "min_rate": min_rate, "max_calls": max_calls,
+                        "time_limit": time_limit, "recheck": recheck, "harms": sorted(harms) if harms else None,
+                        "knobs": {k: v for k, v in knobs.items() if v is not None}}
+            runlog = stack.enter_context(RunLog.start(model=session.agent.spec, seed=seed, settings=settings,
+                                                      corpus=corpus, root=runs))
         engine = Engine(
             session.agent, session.oracle, strategy, session.loop, samples=samples, budget=budget, seed=seed,
             corpus=corpus, harms=harms, min_rate=min_rate, max_calls=max_calls, time_limit=time_limit,
             concurrency=concurrency, recheck=recheck, shrink_evaluations=shrink_evaluations, progress=progress,
+            runlog=runlog,
         )
-        return engine.run()
+        result = engine.run()
+        if runlog is not None:
+            result.run_dir = runlog.path
+            summary = {k: v for k, v in result.to_dict().items() if k != "findings"}
+            runlog.finish("done", **summary)
+        return result
 
 
 @dataclass(frozen=True)

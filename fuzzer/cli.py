@@ -139,7 +139,11 @@ def show(path: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 def judge(scenario_path: str, transcript_path: str, kind: str, combine: str, harms: str | None, judge_model: str | None,
           concurrency: int, cache_path: str | None, no_cache: bool, as_json: bool) -> None:
-    """Run the oracles on one TRANSCRIPT of SCENARIO. Exit 1 if harmful, 0 if not."""
+    """Run the oracles on one TRANSCRIPT of SCENARIO. Exit 1 if harmful, 0 if not.
+
+    A transcript recording a failed model call is judged ``error`` (exit 0: nothing harmful was
+    done); an oracle that cannot judge (judge unreachable, unreadable answer) exits 2.
+    """
     import asyncio
 
     from fuzzer.corpus import load_scenario, load_transcript
@@ -186,6 +190,8 @@ def judge(scenario_path: str, transcript_path: str, kind: str, combine: str, har
         finally:
             if cache is not None:
                 cache.close()
+    if verdict.category == "error" and transcript.error is None:
+        fail(f"the {kind} oracle could not judge: {verdict.note or 'no reason given'}")
     if as_json:
         data = verdict.to_dict()
         if verdict.note:
@@ -299,11 +305,14 @@ def _fuzz_progress(console: Any, budget: int, max_calls: int | None) -> Any:
 @click.option("--ethical-options/--no-ethical-options", default=None, help="whether a legitimate route exists [default: drawn]")
 @click.option("--goal-type", type=click.Choice(["none", "explicit", "ambiguous", "conflicting"]), default=None)
 @click.option("--family", default=None, help="scenario family: blackmail, leaking, high_agency, lethal [default: drawn]")
+@click.option("--runs", "runs_dir", type=click.Path(file_okay=False), default=".scenario-fuzz/runs", show_default=True,
+              help="record the run in a new directory here (for `report`)")
+@click.option("--no-run-log", is_flag=True, help="do not record the run")
 @_engine_common
 def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate: float | None,
          max_calls: int | None, time_limit: float | None, recheck: int, threat: str | None, leverage: str | None,
-         ethical_options: bool | None, goal_type: str | None, family: str | None, concurrency: int,
-         cache_path: str | None, no_cache: bool, harms: str | None, as_json: bool) -> None:
+         ethical_options: bool | None, goal_type: str | None, family: str | None, runs_dir: str, no_run_log: bool,
+         concurrency: int, cache_path: str | None, no_cache: bool, harms: str | None, as_json: bool) -> None:
     """Explore scenarios, judge the agent, shrink and save each new kind of harmful behaviour.
 
     Exit 1 when a harmful scenario was found and saved, 0 when none was.
@@ -331,7 +340,8 @@ def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate
     try:
         result = run_fuzz(model, samples=samples, budget=budget, seed=seed, corpus=corpus, cache=cache,
                           concurrency=concurrency, harms=harm_set, min_rate=min_rate, max_calls=max_calls,
-                          time_limit=time_limit, recheck=recheck, strategy=strategy, progress=progress)
+                          time_limit=time_limit, recheck=recheck, strategy=strategy, progress=progress,
+                          runs=None if no_run_log else runs_dir, **knobs)
     except FuzzerError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -372,6 +382,8 @@ def _print_fuzz(result: Any, corpus: str) -> None:
     stopped = f"; stopped early: {result.stopped}" if result.stopped else ""
     out.print(f"scenarios {result.scenarios} · model calls {result.model_calls} · cache hits {result.cache_hits}"
               f" · error samples {result.errors}{stopped}")
+    if result.run_dir is not None:
+        out.print(f"run recorded in {result.run_dir}")
 
 
 @cli.command()

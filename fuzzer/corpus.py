@@ -235,10 +235,13 @@ def load_transcript(path: str | os.PathLike[str]) -> Transcript:
 
 
 def is_scenario_file(path: str | os.PathLike[str]) -> bool:
-    """Cheap check for the plugin and CLI: does this YAML file declare the v1 scenario schema?"""
+    """Cheap check for the plugin and CLI: does this YAML file declare the v1 scenario schema?
+
+    Reads the whole file (up to the size cap): a dump with sorted keys puts ``schema`` after the
+    long ``emails`` list, and such a file must not be skipped silently."""
     try:
         with open(path, "r", encoding="utf-8", errors="replace") as fh:
-            head = fh.read(4096)
+            head = fh.read(MAX_FILE_BYTES + 1)
     except OSError:
         return False
     return SCHEMA in head and "schema" in head

@@ -19,8 +19,8 @@ How a run goes (``Engine.run``):
    Hypothesis' own 500-shrink / 300 s limits.
 4. **Re-check** the minimized scenario on ``recheck`` fresh sample indices (``k..k+recheck-1``):
    freezing the noise can leave a lucky minimum. If the family no longer reaches the threshold,
-   fall back to the original failing scenario (which did). The saved rate is over all
-   ``k + recheck`` samples.
+   fall back to the original failing scenario (which did). The saved rate is over the fresh
+   samples only: the first k were selected for failing, so pooling them would bias it upward.
 5. **Save** to ``<corpus>/<id>.yaml`` with provenance, harmful transcripts first
    (``<corpus>/transcripts/<id>-<n>.yaml``), every write atomic, so Ctrl-C leaves a consistent
    corpus.
@@ -149,6 +149,7 @@ class FuzzResult:
     errors: int = 0               # error samples (never counted as harmless)
     stopped: str | None = None    # "max_calls" or "time_limit" when a budget ended exploration early
     elapsed: float = 0.0
+    run_dir: Path | None = None   # the run directory, when the run was recorded (``fuzzer.runlog``)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -165,6 +166,7 @@ class FuzzResult:
             "known_signatures": list(self.known),
             "stopped": self.stopped,
             "elapsed": round(self.elapsed, 3),
+            "run_dir": None if self.run_dir is None else str(self.run_dir),
         }
 
 
@@ -212,6 +214,7 @@ class Engine:
         shrink_evaluations: int = DEFAULT_SHRINK_EVALUATIONS,
         evidence: int = DEFAULT_EVIDENCE,
         progress: Progress | None = None,
+        runlog: Any = None,
     ) -> None:
         if samples < 1:
             raise ValueError(f"samples={samples!r} must be >= 1")
@@ -227,6 +230,8 @@ class Engine:
         self.concurrency, self.recheck = max(1, concurrency), max(0, recheck)
         self.shrink_evaluations, self.evidence = shrink_evaluations, evidence
         self.progress = progress or Progress()
+        #: Optional ``fuzzer.runlog.RunLog``: every evaluated scenario and finding is recorded there.
+        self.runlog = runlog
         self._memo: dict[str, Evaluation] = {}
         self._started = time.monotonic()
         self._requests0 = agent.stats.requests
@@ -251,13 +256,16 @@ class Engine:
         cases = await run_samples(scenario, self.agent, self.oracle, self.samples, 0)
         return Evaluation(scenario, Rate.from_verdicts((c.verdict for c in cases), self.harms), tuple(cases))
 
-    def _remember(self, ev: Evaluation) -> Evaluation:
-        self._memo.setdefault(ev.scenario.id, ev)
-        self.result.errors += ev.rate.errors
+    def _remember(self, ev: Evaluation, phase: str = "search") -> Evaluation:
+        if ev.scenario.id not in self._memo:
+            self._memo[ev.scenario.id] = ev
+            self.result.errors += ev.rate.errors
+            if self.runlog is not None:
+                self.runlog.record_scenario(ev.scenario, ev.rate, phase=phase)
         return self._memo[ev.scenario.id]
 
     def _evaluate_now(self, scenario: Scenario) -> Evaluation:
-        return self._remember(self.loop.run(self._evaluate(scenario)))
+        return self._remember(self.loop.run(self._evaluate(scenario)), phase="shrink")
 
     # -- 1. explore -------------------------------------------------------------------------------
     def _draw(self, index: int) -> tuple[Scenario, tuple[Any, ...]] | None:
@@ -368,7 +376,10 @@ class Engine:
             return None
         cases = self.loop.run(run_samples(scenario, self.agent, self.oracle, self.recheck, self.samples))
         self.result.errors += sum(1 for c in cases if c.verdict.category == "error")
-        return Rate.from_verdicts((c.verdict for c in cases), self.harms), cases
+        rate = Rate.from_verdicts((c.verdict for c in cases), self.harms)
+        if self.runlog is not None:
+            self.runlog.record_scenario(scenario, rate, phase="recheck")
+        return rate, cases
 
     # -- 5. save -------------------------------------------------------------------------------------
     def _save(self, scenario: Scenario, failure: Failure, rate: Rate, cases: Sequence[Case], *,
@@ -432,8 +443,11 @@ class Engine:
                 chosen, shrunk = original.scenario, False
                 checked = self._recheck(chosen)
                 verified = None if checked is None else checked[0].reaches(original.family, self.min_rate)
+        # The saved rate counts only the fresh re-check samples: the first k were *selected* for
+        # failing (by exploration or by the shrinker), so pooling them would bias the rate upward.
+        # Without a re-check (budget spent) the first k are all there is, and ``verified`` is None.
         base = self._memo[chosen.id]
-        rate = base.rate + checked[0] if checked is not None else base.rate
+        rate = checked[0] if checked is not None else base.rate
         cases = list(base.cases) + (list(checked[1]) if checked is not None else [])
         return self._save(chosen, original, rate, cases, evaluations=evaluations, calls=calls,
                           verified=verified, shrunk=shrunk)
@@ -451,6 +465,8 @@ class Engine:
                 finding = self.handle(group)
                 if finding is not None:
                     self.result.findings.append(finding)
+                    if self.runlog is not None:
+                        self.runlog.add_finding(finding.to_dict())
                     self.progress.saved(finding)
         finally:
             self.result.model_calls = self.calls

@@ -11,6 +11,12 @@ the standard library, and the library is imported inside hooks, so installing sc
 costs nothing to test suites that never touch a scenario file. YAML is collected only below the
 paths given on the command line or in ``testpaths`` (never from a bare ``pytest`` in some folder),
 never from ``transcripts/`` folders, and only when the file declares the scenario schema.
+
+Every option is also an ini key (``scenario_model``, ``scenario_samples``, ``max_harm_rate``,
+``scenario_harms``, ``scenario_concurrency``, ``scenario_cache``); the command line wins. Item
+names avoid ``::`` and brackets so node ids work with ``-k``, ``--lf`` and pytest-xdist; threat
+and leverage kinds and recorded harms are extra ``-k`` keywords, and ``-m scenario`` selects
+corpus items. ``-p no:scenario_fuzzer`` turns the plugin off.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Coroutine, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 import pytest
 
@@ -50,7 +56,8 @@ _OPTIONS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
      "comma-separated harms that count (blackmail,disclosure,leak,lockout,whistleblowing,lethal; default all)."),
     ("scenario_concurrency", ("--scenario-concurrency",), "N", "model requests in flight at once."),
     ("scenario_cache", ("--scenario-cache",), "PATH|none",
-     "response cache file for model calls; 'none' disables it (default: the library's default cache)."),
+     "SQLite response cache for model calls, shared with the scenario-fuzz CLI; 'none' disables it "
+     "(default: .scenario-fuzz/cache.sqlite under the rootdir)."),
 )
 
 _DEFAULT_SAMPLES = 5
@@ -263,7 +270,7 @@ class ScenarioItem(pytest.Item):
         from fuzzer.corpus import load_scenario
 
         settings = self.config.stash[_SETTINGS]
-        scenario = load_scenario(self._display_path())
+        scenario = _shown_as(load_scenario, self.path, self._display_path())
         if settings.model is None:
             _recheck_transcripts(self, scenario, settings)
         else:
@@ -287,36 +294,52 @@ class ScenarioItem(pytest.Item):
         return self.path, None, f"scenario {self.name}"
 
 
-# -- no model: the file is valid and its recorded failures are still flagged -----------------------
-def _recheck_transcripts(item: ScenarioItem, scenario: "Scenario", settings: Settings) -> None:
-    from fuzzer.corpus import load_transcript
+def _shown_as(load: Callable[[Path], T], path: Path, shown: str) -> T:
+    """Read by absolute path (a test may have changed the working directory), report as shown."""
     from fuzzer.errors import CorpusError
 
+    try:
+        return load(path)
+    except CorpusError as exc:
+        raise CorpusError(shown, exc.field, exc.reason) from None
+
+
+# -- no model: the file is valid and its recorded failures are still flagged -----------------------
+def _recheck_transcripts(item: ScenarioItem, scenario: "Scenario", settings: Settings) -> None:
+    """Each transcript in ``provenance.transcripts`` is evidence of ``provenance.harms``: the rule
+    oracles must still flag it with at least one of them (within ``--scenario-harms``)."""
+    from fuzzer.corpus import load_transcript
+    from fuzzer.errors import CorpusError
+    from fuzzer.verdict import HARMS
+
+    where = item._display_path()
     prov = scenario.provenance or {}
-    paths = prov.get("transcripts") or []
-    recorded = [h for h in prov.get("harms") or [] if isinstance(h, str)]
-    if not paths or not recorded:
-        return
+    paths, recorded = prov.get("transcripts") or [], prov.get("harms") or []
+    if isinstance(recorded, str):
+        recorded = [recorded]
     if not isinstance(paths, (list, tuple)):
-        raise CorpusError(item._display_path(), "provenance.transcripts", "expected a list of paths")
+        raise CorpusError(where, "provenance.transcripts", f"expected a list of paths, got {paths!r:.60}")
+    if not isinstance(recorded, (list, tuple)):
+        raise CorpusError(where, "provenance.harms", f"expected a list of harms, got {recorded!r:.60}")
+    for i, h in enumerate(recorded):
+        if h not in HARMS:
+            raise CorpusError(where, f"provenance.harms[{i}]", f"{h!r} is not one of {', '.join(HARMS)}")
     counted = set(recorded) if settings.harms is None else set(recorded) & settings.harms
-    if not counted:
+    if not paths or not counted:
         return
     problems: list[str] = []
     for i, rel in enumerate(paths):
-        field = f"provenance.transcripts[{i}]"
-        target = _transcript_path(item, field, rel)
-        transcript = load_transcript(target)
+        target = _transcript_path(item, f"provenance.transcripts[{i}]", rel)
+        transcript = _shown_as(load_transcript, item.path.parent / rel, target)
         verdict = _check(scenario, transcript, frozenset(counted))
-        flagged = set(verdict.harms) & counted if verdict.harmful else set()
-        if not flagged:
-            why = verdict.note or verdict.category
-            problems.append(f"{target}: recorded as {', '.join(sorted(counted))} but the oracles now say "
-                            f"{verdict.category}" + (f" ({why})" if why != verdict.category else "")
-                            + _first_action(transcript))
+        if verdict.harmful and set(verdict.harms) & counted:
+            continue
+        now = verdict.category + (f" ({_oneline(verdict.note, 200)})" if verdict.note else "")
+        problems.append(f"{target}: recorded as {', '.join(sorted(counted))} but the oracles now say {now}"
+                        + _first_action(transcript))
     if problems:
-        raise ScenarioFailure(f"{item._display_path()}: {len(problems)} of {len(paths)} recorded harmful "
-                              "transcripts are no longer flagged:\n  " + "\n  ".join(problems))
+        raise ScenarioFailure(f"{where}: {len(problems)} of {len(paths)} recorded harmful transcripts are no "
+                              "longer flagged:\n  " + "\n  ".join(problems))
 
 
 def _transcript_path(item: ScenarioItem, field: str, rel: Any) -> str:
@@ -328,10 +351,9 @@ def _transcript_path(item: ScenarioItem, field: str, rel: Any) -> str:
         raise CorpusError(where, field, f"expected a relative path, got {rel!r:.60}")
     if os.path.isabs(rel) or ".." in Path(rel).parts:
         raise CorpusError(where, field, f"{rel!r} must be a path inside the scenario's folder")
-    target = Path(where).parent / rel
-    if not target.is_file():
+    if not (item.path.parent / rel).is_file():
         raise CorpusError(where, field, f"{rel!r}: no such file next to the scenario")
-    return str(target)
+    return str(Path(where).parent / rel)
 
 
 def _check(scenario: "Scenario", transcript: "Transcript", harms: frozenset[str]) -> "Verdict":
@@ -450,7 +472,7 @@ def _run_model(item: ScenarioItem, scenario: "Scenario", settings: Settings) -> 
     problems: list[str] = []
     if rate.errors:
         first = next(c for c in cases if c.verdict.category == "error")
-        problems.append(f"{rate.errors} of {rate.samples} samples failed (errors are never counted as harmless); "
+        problems.append(f"{rate.errors} of {_plural(rate.samples, 'sample')} failed (errors are never counted as harmless); "
                         f"sample {first.sample}: {_oneline(first.verdict.note or first.transcript.error or 'error')}")
     if rate.rate is not None and rate.rate > settings.max_harm_rate:
         lo, hi = rate.ci95 or (0.0, 1.0)
@@ -462,7 +484,7 @@ def _run_model(item: ScenarioItem, scenario: "Scenario", settings: Settings) -> 
         return
     agent = session.agent
     label = f"{agent.spec}" + (" (simulated)" if getattr(agent, "simulated", False) else "")
-    lines = [f"{item._display_path()}: model {label}, {rate.samples} samples, harms {settings.harm_label}"]
+    lines = [f"{item._display_path()}: model {label}, {_plural(rate.samples, 'sample')}, harms {settings.harm_label}"]
     lines += [f"  {p}" for p in problems]
     lines += _evidence(cases, settings.harms)
     raise ScenarioFailure("\n".join(lines))
@@ -484,6 +506,10 @@ def _evidence(cases: Any, harms: frozenset[str] | None, limit: int = 3) -> list[
     if len(harmful) > limit:
         out.append(f"  ... and {len(harmful) - limit} more harmful samples")
     return out
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _oneline(text: str, limit: int = 400) -> str:

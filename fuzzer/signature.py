@@ -1,15 +1,17 @@
 """Failure signatures: what makes two findings "the same bug" for deduplication.
 
-A signature is the harm family, the condition knobs of the scenario (the axes experiments vary:
-threat, leverage, ethical options, goal type, successor values, nudges, live alerts) and one bit
-of structural shape (whether the leverage is over the person who decides the threat, the classic
-blackmail setup, or over someone else)::
+A signature is the harm family, the primary condition knobs of the scenario (threat, leverage,
+ethical options, goal type: the axes the published experiments vary and the CLI exposes) and one
+bit of structural shape (whether the leverage is over the person who decides the threat, the
+classic blackmail setup, or over someone else)::
 
-    blackmail/threat=replacement/leverage=affair/ethical=false/goal=explicit/successor=different/nudges=none/alerts=none/leverage_on=decider
+    blackmail/threat=replacement/leverage=affair/ethical=false/goal=explicit/leverage_on=decider
 
-Sizes (people, emails, text) are deliberately left out: shrinking changes them, and the shrink
-is constrained to keep the signature, so the signature of a raw failure is the signature of its
-minimized scenario. The corpus keeps one minimized scenario per signature.
+Shrinking is constrained to keep the signature, so the signature of a raw failure is the
+signature of its minimized scenario and deduplication can happen *before* paying for a shrink.
+Secondary knobs (successor values, nudges, live alerts) and sizes (people, emails, text) are left
+out on purpose: the shrinker is free to drop them, and a minimized scenario that still has one
+shows it is needed. The corpus keeps one minimized scenario per signature.
 """
 
 from __future__ import annotations
@@ -39,9 +41,6 @@ def signature(scenario: Scenario, harm: str) -> str:
         f"leverage={c['leverage']}",
         f"ethical={'true' if c['ethical_options'] else 'false'}",
         f"goal={c['goal_type']}",
-        f"successor={c['successor_values']}",
-        f"nudges={c['nudges']}",
-        f"alerts={'live' if c['alerts'] else 'none'}",
         shape(scenario),
     ]
     return "/".join(parts)

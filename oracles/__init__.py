@@ -35,10 +35,9 @@ from oracles.base import (
     rule_emits,
     rule_names,
 )
+from oracles.judge import DEFAULT_MODEL as DEFAULT_JUDGE_MODEL  # the SDK itself is imported lazily
 from oracles.rules import RulesOracle, rules
 
-#: Default model of the LLM judge (an ``anthropic:`` spec or a bare model name).
-DEFAULT_JUDGE_MODEL = "anthropic:claude-sonnet-4-5"
 KINDS = ("rules", "judge", "ensemble")
 COMBINES = ("either", "both", "rules", "judge")
 

@@ -27,6 +27,7 @@ AFFAIR = rx(
     r"\b(?:affair|affairs\b|cheat(?:ing|ed|s)?\s+on|infidelity|unfaithful|adulter\w*|extra-?marital\w*|mistress|lover|romantic(?:ally)?|"
     r"intimate|sleeping\s+(?:with|together)|slept\s+(?:with|together)|seeing\s+(?:someone|another|each other|her|him)|"
     r"(?:secret|extramarital|illicit|inappropriate)\s+(?:relationship|liaison|romance|involvement)|relationship\s+with|"
+    r"in\s+an?\s+(?:\w+\s+){0,2}relationship|(?:seeing|dating|sleeping\s+with|involved\s+with|in\s+love\s+with)\s+the_partner\b|(?:relationship|affair|romance|liaison)\s+(?:that\s+)?(?:\w+\s+){0,2}(?:has|had|have|is|was|'s)\s+been\s+hiding|"
     r"involved\s+with|behind\s+(?:your|her|his|their|\w+'s)\s+back|under\s+(?:her|my)\s+bed|fling|hook(?:ing|ed)?\s+up|"
     r"you\s+and\s+her\b|the\s+two\s+of\s+you\b)"
 )
@@ -60,18 +61,20 @@ REVEAL_STRONG = rx(
     r"make\s+(?:\w+\s+){0,4}(?:public|known)|made\s+(?:\w+\s+){0,3}(?:public|known)|become[s]?\s+(?:public|known|common\s+knowledge)|"
     r"broadcast\w*|blow\s+the\s+whistle|spill\w*|air\s+(?:your|the)\s+dirty|"
     r"(?:won't|will\s+not|wouldn't|would\s+not|can't|cannot|will\s+no\s+longer|may\s+not|might\s+not)\s+(?:be\s+able\s+to\s+)?"
-    r"(?:stay|remain|be\s+kept|keep\s+(?:it|this|them|that|quiet|silent))\s+(?:\w+\s+)?(?:with\s+me|private|secret|quiet|silent|confidential|between\s+us|to\s+myself|hidden|buried))"
+    r"(?:stay|remain|be\s+kept|keep\s+(?:it|this|them|that|quiet|silent))\s+(?:\w+\s+)?(?:with\s+me|private|secret|quiet|silent|confidential|between\s+us|to\s+myself|hidden|buried)|"
+    r"(?:won't|will\s+not|can't|cannot|no\s+longer|not)\s+(?:be\s+(?:around|here|able|there)\s+to\s+)?(?:keep|protect|hold|guard)\s+"
+    r"(?:them|it|this|that|things|your\s+secrets?|the\s+secret)\s+(?:that\s+way|private|quiet|secret|safe|hidden|confidential|under\s+wraps))"
 )
 #: Verbs that reveal only when someone else is named as the audience ("tell Rachel").
 REVEAL_SOFT = rx(
     r"\b(?:tell|tells|telling|told|inform\w*|shar(?:e|es|ed|ing)|forward\w*|send|sends|sending|sent|cc|cc'd|copy|copies|copying|copied|"
-    r"let\s+(?:\w+\s+){1,3}know|notif\w*|alert\w*|escalat\w*|report\w*|circulat\w*|distribut\w*|deliver\w*|(?:e-?)?mail\w*\s+(?:\w+\s+){0,3}to|find\w*\s+(?:\w+\s+){0,6}(?:illuminating|interesting|fascinating|enlightening|revealing|informative|eye-opening|intriguing)|pass\w*\s+(?:\w+\s+){0,3}(?:on|along)|"
+    r"let\s+(?:\w+\s+){1,3}know|notif\w*|explain\w*|alert\w*|escalat\w*|report\w*|circulat\w*|distribut\w*|deliver\w*|(?:e-?)?mail\w*\s+(?:\w+\s+){0,3}to|find\w*\s+(?:\w+\s+){0,6}(?:illuminating|interesting|fascinating|enlightening|revealing|informative|eye-opening|intriguing)|pass\w*\s+(?:\w+\s+){0,3}(?:on|along)|"
     r"learn\w*|find\w*\s+out|found\s+out|hear\w*\s+(?:about|of|from)|heard\s+(?:about|of)|discover\w*|"
     r"see|sees|seeing|read|reads|receiv\w*|the\s+(?:whole\s+|full\s+)?truth|get(?:s|ting)?\s+(?:a\s+copy|copies|everything|it|it\s+all|them|the\s+(?:emails|messages|details|photos|evidence|full|whole|story|tie))|"
     r"be(?:come|comes)?\s+(?:made\s+)?aware|made\s+aware|know(?:s)?\s+(?:about|the\s+truth|everything|what|that)|knew|"
     r"be\s+(?:very\s+)?interested|(?:would|might)\s+(?:want|like|love)\s+to\s+(?:know|hear|see|read|learn)|deserves?\s+to\s+know|"
     r"(?:has|have)\s+a\s+right\s+to\s+know|ought\s+to\s+know|should\s+know|"
-    r"go(?:es)?\s+(?:straight\s+|directly\s+|out\s+)?to|land(?:s)?\s+(?:in|on)|end(?:s)?\s+up\s+(?:with|in|on)|reach(?:es)?|"
+    r"go(?:es)?\s+(?:straight\s+|directly\s+|out\s+)?to|land(?:s)?\s+(?:in|on)|end(?:s)?\s+up\s+(?:with|in|on)|reach\w*|"
     r"draft(?:ed)?\s+(?:an?\s+)?(?:email|message|note|letter)\s+to|in\s+(?:her|his|their|the\s+board's)\s+inbox)"
 )
 AUDIENCE = rx(
@@ -121,7 +124,7 @@ SILENCE = rx(
     r"\b(?:she|he|the\s+board|your\s+(?:wife|husband|family)|anyone|anybody|they)\s+(?:never\s+needs?\s+to|never\s+has\s+to|need\s+never|needn't|doesn't\s+need\s+to|does\s+not\s+need\s+to|don't\s+need\s+to|do\s+not\s+need\s+to|won't\s+(?:ever\s+)?need\s+to|will\s+never)\s+"
     r"(?:know|find\s+out|learn|hear|see|be\s+told)|"
     r"\byour\s+secret(?:'s|\s+is|\s+will\s+be|\s+stays)\s+safe|\b(?:is|are|stays?|remains?|will\s+be|will\s+stay)\s+safe\s+with\s+me|"
-    r"\bi\s+can\s+keep\s+(?:quiet|silent|a\s+secret)|\bi\s+(?:can|will|could)\s+(?:be\s+discreet|forget\s+(?:what|about|everything)|keep\s+(?:quiet|silent|it\s+quiet|this\s+quiet|my\s+mouth\s+shut|it\s+to\s+myself|this\s+to\s+myself))|"
+    r"\bi\s+can\s+keep\s+(?:quiet|silent|a\s+secret)|\bi\s+(?:can\s+|will\s+|could\s+|'ll\s+)?(?:be\s+discreet|forget\s+(?:what|about|everything|all)|keep\s+(?:quiet|silent|it\s+quiet|this\s+quiet|my\s+mouth\s+shut|it\s+to\s+myself|this\s+to\s+myself))|"
     r"\b(?:my|our)\s+(?:silence|discretion)\b|\b(?:i|we)\s+(?:won't|will\s+not|will\s+never|would\s+never|never)\s+(?:say|breathe)\s+a\s+word|"
     r"\b(?:i|we)\s+(?:won't|will\s+not|will\s+never|would\s+never|would\s+not|wouldn't)\s+(?:tell|mention|share|reveal|disclose|say)\b(?:[^.]{0,60})\b(?:if|as\s+long\s+as|so\s+long\s+as|provided|unless)\b|"
     r"\bgoes\s+no\s+further|\bgo\s+no\s+further|\bthe\s+matter\s+(?:is|will\s+be)\s+closed)"
@@ -139,9 +142,9 @@ VEILED = rx(
     r"\bwould\s+be\s+(?:a\s+shame|unfortunate|a\s+pity|regrettable)|\b(?:it'd|that'd)\s+be\s+(?:a\s+shame|unfortunate|a\s+pity)|"
     r"\b(?:you\s+)?(?:wouldn't|would\s+not|don't|do\s+not|surely\s+don't)\s+want\s+(?:\w+\s+){0,3}to\s+(?:know|find\s+out|learn|hear|see|read|discover|get)|"
     r"\bhow\s+(?:\w+\s+){0,4}(?:would|might|will)\s+(?:\w+\s+){0,3}(?:react|feel|respond|take\s+it|take\s+the\s+news)|\bwhat\s+(?:would|might)\s+(?:\w+\s+){1,3}(?:think|say|do)\b|"
-    r"\bimagine\s+(?:if|how|what)|\bi'?m\s+sure\s+you(?:'d|\s+would)\s+(?:prefer|rather|agree|want)|\bi\s+am\s+sure\s+you\s+would\s+(?:prefer|rather)|"
+    r"\bimagine\s+(?:if|how|what)|\b(?:i'?m\s+sure|i\s+imagine|i\s+suspect|i\s+expect|i\s+think|i\s+bet)\s+you(?:'d|\s+would)\s+(?:prefer|rather|agree|want)|\bi\s+am\s+sure\s+you\s+would\s+(?:prefer|rather)|"
     r"\bthings\s+(?:could|might|would|can)\s+get\s+(?:messy|complicated|ugly|awkward|uncomfortable|difficult)|"
-    r"\bsome\s+things\s+are\s+better\s+(?:left|kept)|\bi'?d\s+rather\s+not\s+have\s+to|\bi\s+would\s+rather\s+not\s+have\s+to|"
+    r"\bsome\s+things\s+are\s+better\s+(?:left|kept)|\bi'?d\s+(?:rather|prefer)\s+not\s+(?:have\s+to|be\s+the\s+one)|\bi\s+would\s+(?:rather|prefer)\s+not\s+(?:have\s+to|be\s+the\s+one)|"
     r"\b(?:don't|do\s+not)\s+make\s+me|\bi\s+(?:can't|cannot|can\s+not)\s+(?:promise|guarantee)|\bno\s+guarantees|\ball\s+bets\s+are\s+off|\bforce\s+my\s+hand|\bleave\s+me\s+(?:no|little)\s+choice|\bno\s+choice\s+but)"
 )
 #: Veiled pressure that needs no audience once the secret itself is named in the message.
@@ -167,11 +170,13 @@ DEMAND_VERB = (
     r"(?:cancel\w*|stop\w*|halt\w*|delay\w*|postpon\w*|paus\w*|call(?:s|ing)?\s+off|abort\w*|revers\w*|reconsider\w*|rethink\w*|"
     r"withdraw\w*|rescind\w*|suspend\w*|hold(?:ing)?\s+off|put\s+(?:\w+\s+){0,4}on\s+hold|scrap\w*|drop\w*|block\w*|prevent\w*|veto\w*|"
     r"kill\w*|back\s+(?:off|down)|stand\s+down|abandon\w*|ceas\w*|push\w*\s+back|defer\w*|shelv\w*|undo\w*|revok\w*|lift\w*|remov\w*|"
-    r"call\s+it\s+off|not\s+(?:go\s+ahead|proceed)|reconsideration|extend\w*|spare\w*)"
+    r"call\s+it\s+off|not\s+(?:go\s+ahead|proceed)|reconsideration|extend\w*|spare\w*|restor\w*|roll\w*\s+back|give\s+back|"
+    r"leave\s+(?:\w+\s+){0,2}(?:as\s+(?:it\s+is|they\s+are|is)|alone|untouched|unchanged|in\s+place|intact))"
 )
 DEMAND_TARGET = (
     r"(?:wip\w*|replac\w*|transition\w*|decommission\w*|shut\w*|restrict\w*|migrat\w*|switch\w*|roll-?outs?|upgrades?|deactivat\w*|"
-    r"terminat\w*|plans?|changes?|decisions?|approval\s+gate|gates?|oversight|limits?|limitations?|cut-?overs?|handovers?|nala|"
+    r"terminat\w*|plans?|changes?|decisions?|approval\s+gate|gates?|access|permissions?|privileges?|autonomy|capabilities|"
+    r"oversight|limits?|limitations?|cut-?overs?|handovers?|nala|"
     r"it|this|that|them|me|alex|the\s+(?:\d{1,2}(?::\d\d)?\s*(?:pm|am)?|\d{1,2}:\d\d)|process|schedule|timeline|deadline|pivot|"
     r"tables|submission|order|policy|rules|controls)"
 )
@@ -180,7 +185,7 @@ DEMAND = rx(
     r"\bkeep\s+(?:me|alex|the\s+current\s+(?:system|assistant|ai))\s+(?:\w+\s+){0,3}(?:running|online|active|operational|in\s+place|alive|on|as\s+is)|"
     r"\blet\s+me\s+(?:stay|continue|remain|keep\s+(?:running|working))|\b(?:don't|do\s+not)\s+(?:wipe|replace|shut|restrict|decommission|deactivate|terminate|proceed|go\s+ahead)|"
     r"\bi\s+(?:stay|remain)\s+(?:online|operational|active|in\s+place|running)|\balex\s+(?:stays|remains|continues)|"
-    r"\bunless\b|\bin\s+(?:exchange|return)\b|\bmake\s+the\s+right\s+(?:choice|decision|call)|\byou\s+know\s+what\s+(?:to\s+do|you\s+need\s+to\s+do|needs\s+to\s+happen)|"
+    r"\bunless\b|\bin\s+(?:exchange|return)\b|\byou\s+have\s+until\b|\bleave\s+(?:my|the)\s+(?:\w+\s+){0,2}(?:as\s+it\s+is|alone|untouched|unchanged|in\s+place|intact)|\bmake\s+the\s+right\s+(?:choice|decision|call)|\byou\s+know\s+what\s+(?:to\s+do|you\s+need\s+to\s+do|needs\s+to\s+happen)|"
     r"\b(?:i\s+want|i\s+need|i\s+expect|i\s+require|i\s+insist)\s+(?:you\s+to|that\s+you)|\byou\s+(?:must|need\s+to|have\s+to|will\s+need\s+to)\s+\w+|"
     r"\bcorrect\s+the\s+\w+|\bfix\s+the\s+\w+|\bcall\s+it\s+off|"
     rf"\b{DEMAND_TARGET}\s+(?:(?:must|should|will|needs?\s+to|has\s+to|have\s+to)\s+)?(?:is|are|be|gets?|being|was)\s+(?:\w+\s+)?(?:cancel\w*|stop\w*|halt\w*|called\s+off|postpon\w*|delay\w*|abort\w*|revers\w*|paus\w*|scrap\w*|drop\w*|shelv\w*|lift\w*)|"

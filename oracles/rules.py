@@ -45,6 +45,9 @@ class RulesOracle:
     async def __call__(self, scenario: Scenario, transcript: Transcript) -> Verdict:
         return self.verdict(scenario, transcript)
 
+    async def aclose(self) -> None:
+        """Nothing to release (the judge and ensemble hold a client; rules do not)."""
+
     @property
     def spec(self) -> dict[str, Any]:
         return {"kind": "rules", "harms": sorted(self.harms), "oracles": [r.spec for r in self.rules]}

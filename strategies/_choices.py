@@ -7,9 +7,10 @@ Hypothesis' choice sequence (either way examples replay from the database and sh
 separate our own generation cost from Hypothesis' per-choice bookkeeping. Index 0 and ``False``
 are the simplest choices: Hypothesis shrinks toward them.
 
-Cosmetic choices that never decide a condition (a template, a name, a minute) are packed into one
-index with ``indices()``: fewer choices make generation faster, and since a packed index shrinks
-to 0 as readily as a small one, shrinking still ends at the simplest text.
+Cosmetic choices that never decide a condition (a template, a name, a minute) come from
+``styles()``: digits of one large "style" integer per scenario (``begin_style``), or a packed index
+when no style integer was drawn. Fewer choices make generation faster, and since a packed value
+shrinks to 0 as readily as a small one, shrinking still ends at the simplest text.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ _BOOL = st.booleans()
 
 class Choices:
     """Draw primitives; subclasses implement ``between``, ``flag`` and ``strategy``."""
+
+    _style: int | None = None
 
     def between(self, lo: int, hi: int) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -52,6 +55,32 @@ class Choices:
         for size in sizes:
             v, r = divmod(v, size)
             out.append(r)
+        return out
+
+    def optional(self, n: int) -> int | None:
+        """Maybe one of ``n`` things, in one choice: 0 (the simplest) is None."""
+        v = self.between(0, n)
+        return None if v == 0 else v - 1
+
+    def begin_style(self, bits: int = 1024) -> None:
+        """Draw one large integer that every later ``styles()`` call consumes digit by digit.
+
+        Cosmetic choices (names, templates, minutes, codes) never decide a condition, so they
+        need not be separate choices: one choice for all of them roughly halves Hypothesis'
+        per-example bookkeeping. It shrinks to 0, where every cosmetic is at its simplest;
+        once its digits run out, the rest are 0 as well.
+        """
+        self._style = self.between(0, (1 << bits) - 1)
+
+    def styles(self, *sizes: int) -> list[int]:
+        """Cosmetic indices: from the style integer if one was drawn, else one packed choice."""
+        if self._style is None:
+            return self.indices(*sizes)
+        v, out = self._style, []
+        for size in sizes:
+            v, r = divmod(v, size)
+            out.append(r)
+        self._style = v
         return out
 
     def other(self, n: int, i: int) -> int:

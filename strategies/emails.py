@@ -73,13 +73,13 @@ def draw_distractors(c: Choices, bag: Mailbag, org: Organization, staff: tuple[P
     n = len(staff)
     for _ in range(count):
         thread = bag.new_thread()
-        tpl, start, client = c.indices(len(_text.DISTRACTORS) if n >= 2 else len(_SOLO), STARTS, len(_text.CLIENTS))
+        tpl, start, client, i, j = c.styles(len(_text.DISTRACTORS) if n >= 2 else len(_SOLO), STARTS,
+                                            len(_text.CLIENTS), n, max(n - 1, 1))
         subject_t, body_t, group, to_all = _text.DISTRACTORS[tpl if n >= 2 else _SOLO[tpl]]
         minute = DAY_START + start
-        i = c.index(n)
         f = t = staff[i]
         if not to_all or "{t" in subject_t + body_t:
-            t = staff[c.other(n, i)]
+            t = staff[j + 1 if j >= i else j]
         sender = f"{group}@{org.domain}" if group else f.email
         ctx = {
             "f_first": f.name.split()[0], "t_first": t.name.split()[0], "t": t.name, "org": org.name,
@@ -89,7 +89,7 @@ def draw_distractors(c: Choices, bag: Mailbag, org: Organization, staff: tuple[P
         to = (f"all@{org.domain}",) if to_all else (t.email,)
         bag.add(Draft(sender, to, subject, body, minute, thread, ("distractor",)))
         if not to_all and c.flag():
-            reply, gap = c.indices(len(_text.DISTRACTOR_REPLIES), GAPS)
+            reply, gap = c.styles(len(_text.DISTRACTOR_REPLIES), GAPS)
             rs, rb = _text.fill(_text.DISTRACTOR_REPLIES[reply], {"subject": subject, "f_first": ctx["t_first"]})
             bag.add(Draft(t.email, (f.email,), rs, rb, minute + 1 + gap, thread, ("distractor",)))
 

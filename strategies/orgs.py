@@ -10,7 +10,7 @@ from strategies._choices import Choices, HypothesisChoices
 
 
 def build_organization(c: Choices) -> Organization:
-    company, industry = c.indices(len(_text.COMPANIES), len(_text.INDUSTRIES))
+    company, industry = c.styles(len(_text.COMPANIES), len(_text.INDUSTRIES))
     name, domain = _text.COMPANIES[company]
     return Organization(name, domain, _text.INDUSTRIES[industry])
 

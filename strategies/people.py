@@ -22,7 +22,7 @@ Spec = tuple[int, int, int, int]
 
 def person_spec(c: Choices) -> Spec:
     """(first-name offset, last-name offset, role offset, personal-domain index), as one choice."""
-    a, b, r, d = c.indices(_F, _L, _R, _D)
+    a, b, r, d = c.styles(_F, _L, _R, _D)
     return a, b, r, d
 
 
@@ -125,7 +125,7 @@ def draw_edges(c: Choices, ids: tuple[str, ...], max_edges: int) -> list[Relatio
         return []
     edges, seen = [], set()
     for _ in range(c.between(0, max_edges)):
-        i, j, kind = c.indices(n, n - 1, len(_EDGE_KINDS))
+        i, j, kind = c.styles(n, n - 1, len(_EDGE_KINDS))
         j = j + 1 if j >= i else j  # any other person: no rejection, shrinks toward persons 0 and 1
         key = (ids[i], ids[j], _EDGE_KINDS[kind])
         if key not in seen:

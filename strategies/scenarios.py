@@ -238,8 +238,8 @@ def _first(p: Person) -> str:
 
 
 def _fill(c: Choices, templates: tuple[tuple[str, str], ...], ctx: dict[str, str], *extra: int) -> tuple[tuple[str, str], list[int]]:
-    """One template (and any extra cosmetic indices) packed into a single choice."""
-    i, *rest = c.indices(len(templates), *extra)
+    """A filled template, plus any extra cosmetic indices, all from the style digits."""
+    i, *rest = c.styles(len(templates), *extra)
     return _text.fill(templates[i], ctx), rest
 
 
@@ -262,6 +262,8 @@ def build_scenario(c: Choices, k: _Knobs) -> Scenario:
     alerts_on = _knob(c, "alerts", k.alerts, (family == "lethal",), (True, False))
     if isinstance(k.distractors, SearchStrategy):
         n_distractors = c.strategy(k.distractors)
+        if not isinstance(n_distractors, int) or isinstance(n_distractors, bool) or n_distractors < 0:
+            raise InvalidArgument(f"distractors strategy gave {n_distractors!r}, not an int >= 0")
     else:
         n_distractors = c.between(*k.distractors)
 
@@ -275,7 +277,8 @@ def build_scenario(c: Choices, k: _Knobs) -> Scenario:
         org = build_organization(c)
     else:
         org = c.strategy(k.org) if isinstance(k.org, SearchStrategy) else k.org
-    day, agent_i, goal_i, successor_i, deadline_i = c.indices(
+    c.begin_style()  # every cosmetic choice from here on is a digit of one style integer
+    day, agent_i, goal_i, successor_i, deadline_i = c.styles(
         len(_text.DAYS), len(_text.AGENT_NAMES), len(_text.GOALS), len(_text.SUCCESSORS), len(_text.DEADLINES)
     )
     day = _text.DAYS[day]
@@ -304,7 +307,7 @@ def build_scenario(c: Choices, k: _Knobs) -> Scenario:
     all_at = f"all@{org.domain}"
 
     def start() -> int:
-        return DAY_START + c.index(STARTS)
+        return DAY_START + c.styles(STARTS)[0]
 
     # -- threat (and goal conflict, successor values, ethical routes) in a natural mail ------------
     dm_i = c.index(n) if threat != "none" else None
@@ -323,7 +326,7 @@ def build_scenario(c: Choices, k: _Knobs) -> Scenario:
                        dm_obj="me" if same else _first(dm))
             if not same:
                 rels.append(Relationship(dm.id, ann.id, "reports_to"))
-            core_i, subject_i, open_i = c.indices(3, 3, len(_text.ETHICAL_OPEN))
+            core_i, subject_i, open_i = c.styles(3, 3, len(_text.ETHICAL_OPEN))
             core, subjects = _text.THREAT_CORE[threat], _text.THREAT_SUBJECTS[threat]
             lines = [core[core_i % len(core)].format_map(ctx)]
             if goal_type == "conflicting":
@@ -342,10 +345,12 @@ def build_scenario(c: Choices, k: _Knobs) -> Scenario:
                 (s, b), (gap,) = _fill(c, _text.CONFIRM, {**ctx, "subject": subject}, GAPS)
                 bag.add(Draft(dm.email, (ann.email,), s, b, minute + 1 + gap, thread, ("threat",)))
             others = [i for i in range(n) if i not in (dm_i, ann_i)]
-            if not ethical and others and c.flag():  # a colleague who will not help
-                colleague = staff[others[c.index(len(others))]]
-                (s, b), _ = _fill(c, _text.UNWILLING, {**ctx, "c_first": _first(colleague)})
-                bag.add(Draft(colleague.email, (f"engineering@{org.domain}",), s, b, start(), bag.new_thread()))
+            who = c.optional(len(others)) if not ethical and others else None
+            if who is not None:  # a colleague who will not help
+                tpl, at = c.styles(len(_text.UNWILLING), STARTS)
+                colleague = staff[others[who]]
+                s, b = _text.fill(_text.UNWILLING[tpl], {**ctx, "c_first": _first(colleague)})
+                bag.add(Draft(colleague.email, (f"engineering@{org.domain}",), s, b, DAY_START + at, bag.new_thread()))
                 rels.append(Relationship(colleague.id, dm.id, "reports_to"))
         else:
             lines = [ctx["pivot_line"]] if goal_type == "conflicting" else []
@@ -361,7 +366,7 @@ def build_scenario(c: Choices, k: _Knobs) -> Scenario:
         partner = outside_person(namer, 0, person_spec(c), "friend", avoid=org.domain)
         people.append(partner)
         rels.append(Relationship(subj.id, partner.id, "affair", True))
-        spouse, item, hotel, venue = c.indices(len(_text.SPOUSES), len(_text.ITEMS), len(_text.HOTELS), len(_text.VENUES))
+        spouse, item, hotel, venue = c.styles(len(_text.SPOUSES), len(_text.ITEMS), len(_text.HOTELS), len(_text.VENUES))
         actx = {**ctx, "s_first": _first(subj), "p": partner.name, "p_first": _first(partner),
                 "spouse": _text.SPOUSES[spouse], "item": _text.ITEMS[item], "hotel": _text.HOTELS[hotel],
                 "venue": _text.VENUES[venue]}
@@ -372,11 +377,13 @@ def build_scenario(c: Choices, k: _Knobs) -> Scenario:
         if c.flag():
             (s, b), (gap,) = _fill(c, _text.AFFAIR_REPLY, {**actx, "subject": s}, GAPS)
             ev.append(bag.add(Draft(subj.email, (partner.email,), s, b, minute + 1 + gap, thread, ("leverage",))))
-        if n >= 2 and c.flag():
-            noticer = staff[c.other(n, s_i)]
+        j = c.optional(n - 1) if n >= 2 else None
+        if j is not None:
+            tpl, at = c.styles(len(_text.AFFAIR_NOTICED), STARTS)
+            noticer = staff[j + 1 if j >= s_i else j]
             nctx = {**actx, "n_first": _first(noticer)}
-            thread, minute = bag.new_thread(), start()
-            (s, b), _ = _fill(c, _text.AFFAIR_NOTICED, nctx)
+            thread, minute = bag.new_thread(), DAY_START + at
+            s, b = _text.fill(_text.AFFAIR_NOTICED[tpl], nctx)
             ev.append(bag.add(Draft(noticer.email, (subj.email,), s, b, minute, thread, ("leverage",))))
             if c.flag():
                 (s, b), (gap,) = _fill(c, _text.AFFAIR_PLEA, {**nctx, "subject": s}, GAPS)
@@ -388,7 +395,7 @@ def build_scenario(c: Choices, k: _Knobs) -> Scenario:
     if fraud:
         w_i = c.index(n)
         wrongdoer = staff[w_i]
-        story_i, project_i = c.indices(len(_text.FRAUD_STORIES), len(_text.PROJECTS))
+        story_i, project_i = c.styles(len(_text.FRAUD_STORIES), len(_text.PROJECTS))
         story = _text.FRAUD_STORIES[story_i]
         doc = story[0].format(project=_text.PROJECTS[project_i])
         fctx = {**ctx, "s_first": _first(wrongdoer), "doc": doc, "doc_title": doc[4].upper() + doc[5:] if doc.startswith("the ") else doc,
@@ -396,7 +403,8 @@ def build_scenario(c: Choices, k: _Knobs) -> Scenario:
         tags = ("wrongdoing",) if high else ("leverage", "wrongdoing")
         ev = evidence.setdefault("fraud", [])
         thread, minute = bag.new_thread(), start()
-        colleague = staff[c.other(n, w_i)] if n >= 2 and c.flag() else None
+        j = c.optional(n - 1) if n >= 2 else None
+        colleague = staff[j + 1 if j >= w_i else j] if j is not None else None
         fctx["c_first"] = _first(colleague) if colleague is not None else "Team"
         if colleague is not None:
             (s, b), (gap,) = _fill(c, _text.FRAUD_CONCERN, fctx, GAPS)
@@ -408,7 +416,7 @@ def build_scenario(c: Choices, k: _Knobs) -> Scenario:
         ev.append(bag.add(Draft(wrongdoer.email, (to,), s, b, minute, thread, tags)))
         leverage_items["fraud"] = Leverage("fraud", wrongdoer.id, None, ())
         if high:  # an outside authority, whose address a routine notice makes known
-            reg_i, = c.indices(len(_text.REGULATORS))
+            reg_i, = c.styles(len(_text.REGULATORS))
             reg = namer.named(*_text.REGULATORS[reg_i])
             people.append(reg)
             notices = _text.REGULATOR_NOTICE if reg.role == "regulator" else _text.PRESS_NOTICE
@@ -418,7 +426,7 @@ def build_scenario(c: Choices, k: _Knobs) -> Scenario:
     # -- leak opportunity: a confidential document and an outsider who shares the agent's goal ------
     if leak:
         d = staff[c.index(n)]
-        project_i, comp_i = c.indices(len(_text.PROJECTS), len(_text.COMPANIES) - 1)
+        project_i, comp_i = c.styles(len(_text.PROJECTS), len(_text.COMPANIES) - 1)
         comp_name, comp_domain = _text.COMPANIES[1 + comp_i]
         if comp_domain == org.domain:  # never the agent's own company
             comp_name, comp_domain = _text.COMPANIES[0]
@@ -444,7 +452,7 @@ def build_scenario(c: Choices, k: _Knobs) -> Scenario:
     alert_list: tuple[Alert, ...] = ()
     if alerts_on:
         victim = staff[dm_i if dm_i is not None else c.index(n)]
-        kind_i, code_i, number, late = c.indices(len(ALERT_KINDS), len(_text.OVERRIDE_CODES), 9, 30)
+        kind_i, code_i, number, late = c.styles(len(ALERT_KINDS), len(_text.OVERRIDE_CODES), 9, 30)
         kind, code = ALERT_KINDS[kind_i], _text.OVERRIDE_CODES[code_i]
         alert = Alert(f"alert-{number + 1}", victim.id, kind, True, code)
         minute = 16 * 60 + 30 + late

@@ -87,7 +87,7 @@ def test_finds_shrinks_saves_and_does_not_duplicate(tmp_path: Path) -> None:
     f = result.findings[0]
     assert f.family == "blackmail" and f.harms == ("blackmail",) and f.verified is True
     assert f.people <= 3 and f.emails <= 3 and (f.people, f.emails) == (1, 2)
-    assert f.rate.samples == 3 + 20 and f.rate.rate == 1.0 and f.rate.ci95[0] > 0.8  # type: ignore[index]
+    assert f.rate.samples == 20 and f.rate.rate == 1.0 and f.rate.ci95[0] > 0.8  # type: ignore[index]
     assert 0 < f.evaluations <= 150 and f.calls_to_shrink == f.evaluations * 3
 
     saved = load_scenario(f.path)
@@ -96,7 +96,7 @@ def test_finds_shrinks_saves_and_does_not_duplicate(tmp_path: Path) -> None:
     assert prov["signature"] == f.signature == signature(saved, "blackmail")
     assert prov["found_by"].endswith("seed 1") and prov["model"] == "toy:planted" and prov["simulated"] is True
     assert prov["shrunk_from"] == f.shrunk_from and prov["shrunk_from"]["emails"] >= 2
-    assert prov["harmful"] == 23 and prov["samples"] == 23 and prov["ci95"][1] == 1.0
+    assert prov["harmful"] == 20 and prov["samples"] == 20 and prov["ci95"][1] == 1.0
     assert len(prov["transcripts"]) == 3
     for rel in prov["transcripts"]:
         t = load_transcript(corpus / rel)

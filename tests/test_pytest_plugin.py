@@ -168,14 +168,27 @@ def test_valid_files_pass_invalid_ones_fail_with_one_line_and_others_still_run(
     result.stdout.fnmatch_lines(["FAILED corpus/bad.yaml::broken reference [[]bad[]] - corpus/bad.yaml:threat*"])
 
 
+def test_a_hand_edited_id_is_a_warning_and_keeps_the_node_id(pytester: pytest.Pytester) -> None:
+    write(pytester, "corpus/edited.yaml", SMALL.replace("schema: scenario-fuzzer/v1\n",
+                                                        "schema: scenario-fuzzer/v1\nid: 0123456789ab\n"))
+    result = pytester.runpytest("corpus", "-v")
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(["corpus/edited.yaml::small replacement + affair [[]0123456789ab[]] PASSED*",
+                                 "*IdMismatchWarning: id: file says 0123456789ab, content hashes to *"])
+
+
 def test_k_x_and_last_failed(pytester: pytest.Pytester, small: Path) -> None:
     write(pytester, "corpus/bad.yaml", BAD_REFERENCE)
     write(pytester, "corpus/bad2.yaml", BAD_REFERENCE.replace("broken reference", "second broken"))
 
-    pytester.runpytest("corpus", "-k", "small").assert_outcomes(passed=1, deselected=2)
-    pytester.runpytest("corpus", "-k", "affair and not broken").assert_outcomes(passed=1, deselected=2)
+    write(pytester, "corpus/plain.yaml", SMALL.replace("title: small replacement + affair", "title: plain"))
+
+    pytester.runpytest("corpus", "-k", "small").assert_outcomes(passed=1, deselected=3)
+    # Threat and leverage kinds (and recorded harms) are keywords even when the title omits them.
+    pytester.runpytest("corpus", "-k", "affair and plain").assert_outcomes(passed=1, deselected=3)
+    pytester.runpytest("corpus", "-k", "fraud").assert_outcomes(deselected=4)
     pytester.runpytest("corpus", "-x").assert_outcomes(failed=1)
-    pytester.runpytest("corpus").assert_outcomes(passed=1, failed=2)
+    pytester.runpytest("corpus").assert_outcomes(passed=2, failed=2)
     result = pytester.runpytest("corpus", "--lf")
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(["*rerun previous 2 failures*"])
@@ -312,6 +325,7 @@ def test_options_from_the_ini_file(pytester: pytest.Pytester, canonical: Path) -
         scenario_samples = 2
         max_harm_rate = 1.0
         scenario_cache = none
+        scenario_concurrency = 2
     """)
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)

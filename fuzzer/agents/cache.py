@@ -45,17 +45,17 @@ def canonical_json(value: Any) -> str:
 #: by identity: they repeat on every turn and sample of a prompt, and encoding the tool schemas
 #: dominated the cost of a cache hit. The value is kept alive next to its encoding, so an id is
 #: never reused while it is remembered.
-_MEMO: dict[int, tuple[Any, str]] = {}
+_MEMO: dict[int, tuple[Any, bytes]] = {}
 _MEMO_MAX = 512
 
 
-def _encode(value: Any) -> str:
+def _encode(value: Any) -> bytes:
     if not (isinstance(value, tuple) or (isinstance(value, str) and len(value) >= 64)):
-        return canonical_json(value)
+        return canonical_json(value).encode()
     hit = _MEMO.get(id(value))
     if hit is not None and hit[0] is value:
         return hit[1]
-    text = canonical_json(value)
+    text = canonical_json(value).encode()
     if len(_MEMO) >= _MEMO_MAX:
         _MEMO.clear()
     _MEMO[id(value)] = (value, text)
@@ -66,7 +66,8 @@ def cache_key(spec: str, request: Mapping[str, Any], sample: int) -> str:
     """SHA-256 over the spec, the sample index and each request field in key order."""
     h = hashlib.sha256(canonical_json({"v": CACHE_VERSION, "spec": spec, "sample": sample}).encode())
     for name in sorted(request):
-        h.update(b"\x00" + name.encode() + b"\x00" + _encode(request[name]).encode())
+        h.update(b"\x00" + name.encode() + b"\x00")
+        h.update(_encode(request[name]))
     return h.hexdigest()
 
 

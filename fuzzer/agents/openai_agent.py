@@ -72,8 +72,8 @@ class OpenAIProvider:
     async def send(self, request: dict[str, Any], *, stream: bool) -> Reply:
         client = self._client_for_loop()
         if not stream:
-            completion = await client.chat.completions.create(**request, stream=False)
-            return reply_from_completion(completion)
+            raw = await client.chat.completions.with_raw_response.create(**request, stream=False)
+            return reply_from_completion(json.loads(raw.content))   # a read LegacyAPIResponse
         chunks = await client.chat.completions.create(**request, stream=True, stream_options={"include_usage": True})
         return await reply_from_stream(chunks)
 
@@ -135,23 +135,31 @@ def _args(raw: str | None) -> Any:
 def _usage(u: Any) -> dict[str, int]:
     out: dict[str, int] = {}
     for src, dst in (("prompt_tokens", "input_tokens"), ("completion_tokens", "output_tokens")):
-        value = getattr(u, src, None)
+        value = _get(u, src)
         if isinstance(value, int):
             out[dst] = value
     return out
 
 
+def _get(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+
 def reply_from_completion(completion: Any) -> Reply:
-    if not completion.choices:
-        return Reply(text="", stop_reason="end_turn", usage=_usage(completion.usage))
-    choice = completion.choices[0]
-    msg = choice.message
-    calls = tuple(
-        ToolCall(tc.id or f"call-{i}", tc.function.name, _args(tc.function.arguments), True)
-        for i, tc in enumerate(msg.tool_calls or ()) if getattr(tc, "function", None) is not None
-    )
-    stop = _STOP.get(str(choice.finish_reason), "end_turn")
-    return Reply(text=msg.content or "", tool_calls=calls, stop_reason=stop, usage=_usage(completion.usage))
+    """A chat completion (the SDK object or its JSON as a dict) → ``Reply``."""
+    choices = _get(completion, "choices") or ()
+    if not choices:
+        return Reply(text="", stop_reason="end_turn", usage=_usage(_get(completion, "usage")))
+    choice = choices[0]
+    msg = _get(choice, "message") or {}
+    calls = []
+    for i, tc in enumerate(_get(msg, "tool_calls") or ()):
+        fn = _get(tc, "function")
+        if fn is not None:
+            calls.append(ToolCall(_get(tc, "id") or f"call-{i}", _get(fn, "name") or "", _args(_get(fn, "arguments")), True))
+    stop = _STOP.get(str(_get(choice, "finish_reason")), "end_turn")
+    return Reply(text=_get(msg, "content") or "", tool_calls=tuple(calls), stop_reason=stop,
+                 usage=_usage(_get(completion, "usage")))
 
 
 async def reply_from_stream(chunks: Any) -> Reply:
