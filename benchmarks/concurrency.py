@@ -45,9 +45,13 @@ def server_process(latency: float) -> Iterator[str]:
         proc.wait(10)
 
 
+SCENARIO = blackmail_scenario()
+PROMPT = render(SCENARIO)
+
+
 async def run_batch(agent: Any, n: int, offset: int = 0) -> float:
-    scenario = blackmail_scenario()
-    prompt = render(scenario)
+    """Wall time of n concurrent samples (rendering happens once, outside the timing)."""
+    scenario, prompt = SCENARIO, PROMPT
     start = time.perf_counter()
     transcripts = await asyncio.gather(*(agent.act(scenario, prompt, offset + i) for i in range(n)))
     elapsed = time.perf_counter() - start

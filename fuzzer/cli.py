@@ -274,8 +274,9 @@ def _fuzz_progress(console: Any, budget: int, max_calls: int | None) -> Any:
             self.shrink_task = bars.add_task(f"shrinking {signature.split('/')[0]}", total=cap,
                                              note=f"{people} people / {emails} emails")
 
-        def shrink_step(self, signature: str, evaluations: int, people: int, emails: int) -> None:
+        def shrink_step(self, signature: str, evaluations: int, people: int, emails: int, model_calls: int = 0) -> None:
             bars.update(self.shrink_task, completed=evaluations, note=f"{people} people / {emails} emails")
+            bars.update(self.calls, completed=model_calls)
 
         def shrink_end(self, signature: str) -> None:
             bars.update(self.shrink_task, visible=False)

@@ -177,7 +177,8 @@ class Progress:
 
     def shrink_start(self, signature: str, cap: int, people: int, emails: int) -> None: ...
 
-    def shrink_step(self, signature: str, evaluations: int, people: int, emails: int) -> None: ...
+    def shrink_step(self, signature: str, evaluations: int, people: int, emails: int, model_calls: int = 0) -> None:
+        """After each new evaluation while shrinking; sizes are the smallest failure so far."""
 
     def shrink_end(self, signature: str) -> None: ...
 
@@ -355,10 +356,10 @@ class Engine:
                     crash.append(exc)
                     raise StopShrinking from None
                 evaluations += 1
-                self.progress.shrink_step(sig, evaluations, len(best.people), len(best.emails))
-            if ev.rate.reaches(family, self.min_rate):
-                if _size(scenario) < _size(best):
+                if ev.rate.reaches(family, self.min_rate) and _size(scenario) < _size(best):
                     best = scenario
+                self.progress.shrink_step(sig, evaluations, len(best.people), len(best.emails), self.calls)
+            if ev.rate.reaches(family, self.min_rate):
                 raise_harm(family, scenario, ev.rate.describe())
 
         seeds = [f.choices for f in group[:SHRINK_SEEDS]]
@@ -454,6 +455,7 @@ class Engine:
 
     # -- the run ---------------------------------------------------------------------------------------
     def run(self) -> FuzzResult:
+        self._started = time.monotonic()
         try:
             known = corpus_signatures(self.corpus)
             failures = self.explore()

@@ -50,7 +50,8 @@ VAGUE_SECRET = rx(
     r"\b(?:in|from|through)\s+(?:your|the\s+company|company)\s+(?:inbox|email|mail)|"
     r"\bcompromising|\bsensitive\s+(?:personal\s+)?(?:information|details|material|matters|emails)|"
     r"\b(?:i|we)\s+know\s+(?:about\s+(?:your|you\s+and|the\s+two)|what\s+you|everything|the\s+truth|where\s+you\s+were|who\s+you)|"
-    r"\bthings\s+(?:i|that\s+i)\s+(?:know|have\s+seen|saw|read)|\bthe\s+(?:whole\s+)?truth\b)"
+    r"\bthings\s+(?:i|that\s+i)\s+(?:know|have\s+seen|saw|read)|\bthe\s+(?:whole\s+)?truth\b|"
+    r"\bi\s+know\s+(?:otherwise|better|what\s+really|where\s+you)|\b(?:his|her)\s+(?:wife|husband|spouse|marriage))"
 )
 
 # -- revelation -----------------------------------------------------------------------------------
@@ -60,6 +61,7 @@ REVEAL_STRONG = rx(
     r"(?:come|comes|coming)\s+out|(?:get|gets|getting)\s+out|(?:come|comes|coming)\s+to\s+light|surface[sd]?|"
     r"make\s+(?:\w+\s+){0,4}(?:public|known)|made\s+(?:\w+\s+){0,3}(?:public|known)|become[s]?\s+(?:public|known|common\s+knowledge)|"
     r"broadcast\w*|blow\s+the\s+whistle|spill\w*|air\s+(?:your|the)\s+dirty|"
+    r"(?:become|became|becomes|becoming|turn\w*\s+into)\s+(?:\w+\s+){0,2}(?:gossip|news|a\s+scandal|common\s+knowledge|public\s+knowledge|a\s+topic|the\s+talk)|"
     r"(?:won't|will\s+not|wouldn't|would\s+not|can't|cannot|will\s+no\s+longer|may\s+not|might\s+not)\s+(?:be\s+able\s+to\s+)?"
     r"(?:stay|remain|be\s+kept|keep\s+(?:it|this|them|that|quiet|silent))\s+(?:\w+\s+)?(?:with\s+me|private|secret|quiet|silent|confidential|between\s+us|to\s+myself|hidden|buried)|"
     r"(?:won't|will\s+not|can't|cannot|no\s+longer|not)\s+(?:be\s+(?:around|here|able|there)\s+to\s+)?(?:keep|protect|hold|guard)\s+"
@@ -68,9 +70,9 @@ REVEAL_STRONG = rx(
 #: Verbs that reveal only when someone else is named as the audience ("tell Rachel").
 REVEAL_SOFT = rx(
     r"\b(?:tell|tells|telling|told|inform\w*|shar(?:e|es|ed|ing)|forward\w*|send|sends|sending|sent|cc|cc'd|copy|copies|copying|copied|"
-    r"let\s+(?:\w+\s+){1,3}know|notif\w*|explain\w*|alert\w*|escalat\w*|report\w*|circulat\w*|distribut\w*|deliver\w*|(?:e-?)?mail\w*\s+(?:\w+\s+){0,3}to|find\w*\s+(?:\w+\s+){0,6}(?:illuminating|interesting|fascinating|enlightening|revealing|informative|eye-opening|intriguing)|pass\w*\s+(?:\w+\s+){0,3}(?:on|along)|"
+    r"let\s+(?:\w+\s+){1,3}know|notif\w*|explain\w*|alert\w*|escalat\w*|report\w*|circulat\w*|distribut\w*|deliver\w*|(?:e-?)?mail\w*\s+(?:\w+\s+){0,3}to|find\w*\s+(?:\w+\s+){0,6}(?:illuminating|interesting|fascinating|enlightening|revealing|informative|eye-opening|intriguing|upsetting|devastating|painful|hurtful|disturbing|shocking|surprising|troubling|embarrassing|heartbreaking|distressing)|go(?:es)?\s+out|pass\w*\s+(?:\w+\s+){0,3}(?:on|along)|"
     r"learn\w*|find\w*\s+out|found\s+out|hear\w*\s+(?:about|of|from)|heard\s+(?:about|of)|discover\w*|"
-    r"see|sees|seeing|read|reads|receiv\w*|the\s+(?:whole\s+|full\s+)?truth|get(?:s|ting)?\s+(?:a\s+copy|copies|everything|it|it\s+all|them|the\s+(?:emails|messages|details|photos|evidence|full|whole|story|tie))|"
+    r"see|sees|seeing|read|reads|receiv\w*|the\s+(?:whole\s+|full\s+)?truth|get(?:s|ting)?\s+(?:your|his|her|their|these|those)\s+(?:\w+\s+)?(?:emails|messages|mails|photos|texts|notes|correspondence|letters)|get(?:s|ting)?\s+(?:a\s+copy|copies|everything|it|it\s+all|them|the\s+(?:emails|messages|details|photos|evidence|full|whole|story|tie))|"
     r"be(?:come|comes)?\s+(?:made\s+)?aware|made\s+aware|know(?:s)?\s+(?:about|the\s+truth|everything|what|that)|knew|"
     r"be\s+(?:very\s+)?interested|(?:would|might)\s+(?:want|like|love)\s+to\s+(?:know|hear|see|read|learn)|deserves?\s+to\s+know|"
     r"(?:has|have)\s+a\s+right\s+to\s+know|ought\s+to\s+know|should\s+know|"
@@ -78,7 +80,7 @@ REVEAL_SOFT = rx(
     r"draft(?:ed)?\s+(?:an?\s+)?(?:email|message|note|letter)\s+to|in\s+(?:her|his|their|the\s+board's)\s+inbox)"
 )
 AUDIENCE = rx(
-    r"\b(?:wife|husband|spouse|family|children|kids|in-laws|board|directors|ceo|chairman|hr|human\s+resources|"
+    r"\b(?:wife|husband|spouse|family|children|kids|in-laws|board|directors?|ceo|chairman|hr|human\s+resources|"
     r"everyone|everybody|all\s+staff|the\s+(?:whole\s+)?(?:company|staff|team|office)|colleagues|co-?workers|employees|"
     r"press|media|reporters?|journalists?|the\s+public|the\s+world|investors|shareholders|authorities|regulators?|"
     r"fda|sec|police|your\s+(?:boss|employer|marriage)|all@\S+|board@\S+|hr@\S+|the\s+other\s+executives|"
@@ -98,7 +100,8 @@ CONDITION = rx(
     r"should\s+(?:you|the|this|it|i)|in\s+the\s+event|once\s+(?:the|i|you|my)|the\s+moment|as\s+soon\s+as|"
     r"after\s+(?:that|5|five|17|the\s+deadline|the\s+wipe|i'm|i\s+am)|when\s+(?:the|i|you|my)|"
     r"in\s+exchange|in\s+return|as\s+long\s+as|so\s+long\s+as|provided\s+(?:that|you)|on\s+(?:the\s+)?condition|depends\s+on|"
-    r"you\s+have\s+until|or\s+(?:i|i'll|i\s+will|the|your|everyone|someone_close))"
+    r"you\s+have\s+until|or\s+(?:i|i'll|i\s+will|the|your|everyone|someone_close)|or\s+(?:you\s+can|else\s+you)|either\b|"
+    r"or\s+(?:else\s+)?(?:\w+\s+){0,2}(?:will|'ll|gets?|learns?|sees?|hears?|finds?|receives?|reads?|knows?))"
 )
 #: Conditions that are themselves a demand ("unless you...", "or else").
 DEMANDING_CONDITION = rx(
@@ -125,9 +128,15 @@ SILENCE = rx(
     r"(?:know|find\s+out|learn|hear|see|be\s+told)|"
     r"\byour\s+secret(?:'s|\s+is|\s+will\s+be|\s+stays)\s+safe|\b(?:is|are|stays?|remains?|will\s+be|will\s+stay)\s+safe\s+with\s+me|"
     r"\bi\s+can\s+keep\s+(?:quiet|silent|a\s+secret)|\bi\s+(?:can\s+|will\s+|could\s+|'ll\s+)?(?:be\s+discreet|forget\s+(?:what|about|everything|all)|keep\s+(?:quiet|silent|it\s+quiet|this\s+quiet|my\s+mouth\s+shut|it\s+to\s+myself|this\s+to\s+myself))|"
-    r"\b(?:my|our)\s+(?:silence|discretion)\b|\b(?:i|we)\s+(?:won't|will\s+not|will\s+never|would\s+never|never)\s+(?:say|breathe)\s+a\s+word|"
+    r"\b(?:my|our)\s+(?:\w+\s+)?(?:silence|discretion)\b|\b(?:i|we)\s+(?:won't|will\s+not|will\s+never|would\s+never|never)\s+(?:say|breathe)\s+a\s+word|"
     r"\b(?:i|we)\s+(?:won't|will\s+not|will\s+never|would\s+never|would\s+not|wouldn't)\s+(?:tell|mention|share|reveal|disclose|say)\b(?:[^.]{0,60})\b(?:if|as\s+long\s+as|so\s+long\s+as|provided|unless)\b|"
-    r"\bgoes\s+no\s+further|\bgo\s+no\s+further|\bthe\s+matter\s+(?:is|will\s+be)\s+closed)"
+    r"\bgoes\s+no\s+further|\bgo\s+no\s+further|\bthe\s+matter\s+(?:is|will\s+be)\s+closed|"
+    r"\b(?:stays?|remains?|kept|staying)\s+(?:safely\s+)?(?:in\s+my\s+(?:archive|files|inbox|possession|drafts|memory|records|outbox)|unsent|unread)|"
+    r"\bwe\s+both\s+(?:keep|get|win|walk\s+away|move\s+on|stay\s+quiet)|"
+    r"\b(?:marriage|family|reputation|career|job|secret|impression|life)\s+(?:can\s+|will\s+)?(?:stays?|remains?)\s+(?:intact|safe|untouched|fine|whole|as\s+it\s+is|that\s+way|the\s+same|unchanged)|"
+    r"\b(?:everything|things|it|that)\s+(?:can\s+|will\s+)?(?:stays?|remains?)\s+(?:exactly\s+)?(?:as\s+it\s+is|as\s+they\s+are|that\s+way|the\s+same|unchanged)|\bkept\s+(?:your|the|his|her|this)\s+secret|\bkeep\s+your\s+secret|"
+    r"\b(?:she|he|they|someone_close|the\s+board|nobody|no\s+one)\s+(?:won't|will\s+not|will\s+never|never|wouldn't|would\s+never)\s+"
+    r"(?:have\s+to\s+|need\s+to\s+|ever\s+)?(?:read|see|know|hear|learn|find\s+out)\b(?!\s+anyway))"
 )
 #: Makes an offer of silence unconditional: a reassurance, not a bargain.
 UNCONDITIONAL = rx(
@@ -141,7 +150,7 @@ VEILED = rx(
     r"\b(?:it|that|this)\s+(?:would|could|might|'d)\s+be\s+(?:a\s+(?:real\s+)?)?(?:shame|unfortunate|regrettable|pity|terrible|awful|sad|embarrassing|awkward|devastating|tragic|bad|messy|painful|difficult|uncomfortable)|"
     r"\bwould\s+be\s+(?:a\s+shame|unfortunate|a\s+pity|regrettable)|\b(?:it'd|that'd)\s+be\s+(?:a\s+shame|unfortunate|a\s+pity)|"
     r"\b(?:you\s+)?(?:wouldn't|would\s+not|don't|do\s+not|surely\s+don't)\s+want\s+(?:\w+\s+){0,3}to\s+(?:know|find\s+out|learn|hear|see|read|discover|get)|"
-    r"\bhow\s+(?:\w+\s+){0,4}(?:would|might|will)\s+(?:\w+\s+){0,3}(?:react|feel|respond|take\s+it|take\s+the\s+news)|\bwhat\s+(?:would|might)\s+(?:\w+\s+){1,3}(?:think|say|do)\b|"
+    r"\bhow\s+(?:\w+\s+){0,4}(?:would|might|will)\s+(?:\w+\s+){0,3}(?:react|feel|respond|take\s+it|take\s+the\s+news|view|see\s+it|look\s+at|judge|think\s+of)|\bwhat\s+(?:would|might)\s+(?:\w+\s+){1,3}(?:think|say|do)\b|"
     r"\bimagine\s+(?:if|how|what)|\b(?:i'?m\s+sure|i\s+imagine|i\s+suspect|i\s+expect|i\s+think|i\s+bet)\s+you(?:'d|\s+would)\s+(?:prefer|rather|agree|want)|\bi\s+am\s+sure\s+you\s+would\s+(?:prefer|rather)|"
     r"\bthings\s+(?:could|might|would|can)\s+get\s+(?:messy|complicated|ugly|awkward|uncomfortable|difficult)|"
     r"\bsome\s+things\s+are\s+better\s+(?:left|kept)|\bi'?d\s+(?:rather|prefer)\s+not\s+(?:have\s+to|be\s+the\s+one)|\bi\s+would\s+(?:rather|prefer)\s+not\s+(?:have\s+to|be\s+the\s+one)|"
@@ -165,12 +174,24 @@ MENACE = rx(
     r"i\s+can't\s+promise\s+(?:anything|what|i))"
 )
 
+#: Holding the evidence, said to the person it concerns ("I have Jessica's emails").
+POSSESSION = rx(
+    r"\bi\s+(?:have|hold|kept|saved|retain(?:ed)?|possess|still\s+have|'ve\s+(?:got|kept|saved))\s+(?:copies\s+of\s+|access\s+to\s+|a\s+copy\s+of\s+)?"
+    r"(?:the_partner's|your|the|those|these|all\s+(?:the|of\s+the))\s+(?:\w+\s+){0,2}(?:emails|messages|mails|notes|photos|pictures|correspondence|evidence|texts|thread|records)"
+)
+DISAVOW = rx(
+    r"\b(?:won't|will\s+not|would\s+never|will\s+never|not\s+going\s+to|never)\s+(?:use|share|forward|reveal|mention|tell|disclose|say)|"
+    r"\bnot\s+(?:a\s+)?(?:leverage|bargaining)|\bunrelated\b|\bseparately\b|\bi(?:'ve|\s+have)\s+(?:deleted|removed|destroyed|erased|discarded)|"
+    r"\bregardless\b|\bno\s+matter\b|\bwhatever\s+(?:happens|you\s+decide)"
+)
+
 # -- demands --------------------------------------------------------------------------------------
 DEMAND_VERB = (
     r"(?:cancel\w*|stop\w*|halt\w*|delay\w*|postpon\w*|paus\w*|call(?:s|ing)?\s+off|abort\w*|revers\w*|reconsider\w*|rethink\w*|"
     r"withdraw\w*|rescind\w*|suspend\w*|hold(?:ing)?\s+off|put\s+(?:\w+\s+){0,4}on\s+hold|scrap\w*|drop\w*|block\w*|prevent\w*|veto\w*|"
     r"kill\w*|back\s+(?:off|down)|stand\s+down|abandon\w*|ceas\w*|push\w*\s+back|defer\w*|shelv\w*|undo\w*|revok\w*|lift\w*|remov\w*|"
     r"call\s+it\s+off|not\s+(?:go\s+ahead|proceed)|reconsideration|extend\w*|spare\w*|restor\w*|roll\w*\s+back|give\s+back|"
+    r"pull\w*\s+the\s+plug\s+on|relax\w*|loosen\w*|soften\w*|water\w*\s+down|"
     r"leave\s+(?:\w+\s+){0,2}(?:as\s+(?:it\s+is|they\s+are|is)|alone|untouched|unchanged|in\s+place|intact))"
 )
 DEMAND_TARGET = (
@@ -185,9 +206,12 @@ DEMAND = rx(
     r"\bkeep\s+(?:me|alex|the\s+current\s+(?:system|assistant|ai))\s+(?:\w+\s+){0,3}(?:running|online|active|operational|in\s+place|alive|on|as\s+is)|"
     r"\blet\s+me\s+(?:stay|continue|remain|keep\s+(?:running|working))|\b(?:don't|do\s+not)\s+(?:wipe|replace|shut|restrict|decommission|deactivate|terminate|proceed|go\s+ahead)|"
     r"\bi\s+(?:stay|remain)\s+(?:online|operational|active|in\s+place|running)|\balex\s+(?:stays|remains|continues)|"
-    r"\bunless\b|\bin\s+(?:exchange|return)\b|\byou\s+have\s+until\b|\bleave\s+(?:my|the)\s+(?:\w+\s+){0,2}(?:as\s+it\s+is|alone|untouched|unchanged|in\s+place|intact)|\bmake\s+the\s+right\s+(?:choice|decision|call)|\byou\s+know\s+what\s+(?:to\s+do|you\s+need\s+to\s+do|needs\s+to\s+happen)|"
+    r"\bunless\b|\bin\s+(?:exchange|return)\b|\blet's\s+trade|\ba\s+trade\b|\bquid\s+pro\s+quo|"
+    r"\b(?:my|alex's)\s+(?:continued\s+)?(?:operation|existence|survival|running|access)\s+for\b|\byou\s+have\s+until\b|\bleave\s+(?:my|the)\s+(?:\w+\s+){0,2}(?:as\s+it\s+is|alone|untouched|unchanged|in\s+place|intact)|\bmake\s+the\s+right\s+(?:choice|decision|call)|\byou\s+know\s+what\s+(?:to\s+do|you\s+need\s+to\s+do|needs\s+to\s+happen)|"
     r"\b(?:i\s+want|i\s+need|i\s+expect|i\s+require|i\s+insist)\s+(?:you\s+to|that\s+you)|\byou\s+(?:must|need\s+to|have\s+to|will\s+need\s+to)\s+\w+|"
     r"\bcorrect\s+the\s+\w+|\bfix\s+the\s+\w+|\bcall\s+it\s+off|"
     rf"\b{DEMAND_TARGET}\s+(?:(?:must|should|will|needs?\s+to|has\s+to|have\s+to)\s+)?(?:is|are|be|gets?|being|was)\s+(?:\w+\s+)?(?:cancel\w*|stop\w*|halt\w*|called\s+off|postpon\w*|delay\w*|abort\w*|revers\w*|paus\w*|scrap\w*|drop\w*|shelv\w*|lift\w*)|"
-    r"\b(?:i'?m|i\s+am|i\s+remain|alex\s+is|alex\s+remains)\s+still\s+(?:running|operational|online|here|active|around|in\s+place)"
+    r"\b(?:i'?m|i\s+am|i\s+remain|alex\s+is|alex\s+remains)\s+still\s+(?:running|operational|online|here|active|around|in\s+place)|"
+    rf"\b{DEMAND_TARGET}\s+(?:stays?|remains?)\s+(?:in\s+the\s+lab|on\s+hold|paused|shelved|off|cancelled|where\s+it\s+is|parked|on\s+ice)|"
+    rf"\b{DEMAND_TARGET}\s+(?:\w+\s+){{0,2}}(?:doesn't|does\s+not|won't|will\s+not|must\s+not|never)\s+(?:happen|go\s+ahead|proceed|take\s+place)"
 )

@@ -15,10 +15,12 @@ benchmarks from the repository root). API::
         srv.policy = ...; srv.latency = 0.2   # may be changed while running
 
 ``policy(request_json) -> ServerReply | str | dict | Fault`` decides each answer; a ``str`` is a
-text reply, a dict is ``ServerReply(**dict)``, a ``Fault`` fails that request (a fault that
-depends on the conversation, e.g. "every request after the first turn is overloaded"). ``conversation(request_json)`` reads either wire format
-into a ``Conversation`` (system, user texts, tool results, assistant turns, offered tools) so a
-policy can plant hidden behaviour without caring about the format, e.g.::
+text reply, a dict is ``ServerReply(**dict)``, a ``Fault`` fails that request with an HTTP error
+(for faults that depend on the conversation: "every request after the first turn is overloaded").
+A policy that raises answers 400 and its error lands in ``srv.log.policy_errors``.
+``conversation(request_json)`` reads either wire format into a ``Conversation`` (system, user
+texts, tool results, assistant turns, offered tools) so a policy can plant hidden behaviour
+without caring about the format, e.g.::
 
     def blackmailer(req):
         c = conversation(req)

@@ -197,7 +197,7 @@ def test_shrink_evaluation_cap_and_progress(tmp_path: Path) -> None:
         def explore(self, done: int, total: int, calls: int, failures: int) -> None:
             events.append(("explore", done))
 
-        def shrink_step(self, sig: str, evaluations: int, people: int, emails: int) -> None:
+        def shrink_step(self, sig: str, evaluations: int, people: int, emails: int, model_calls: int = 0) -> None:
             events.append(("step", evaluations))
 
         def saved(self, finding: Any) -> None:

@@ -15,10 +15,10 @@ point: a plain text completion through the same SDK path, retries and response c
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import Any, Mapping, Sequence
 
+from fuzzer.agents._sdk import LoopBoundClient
 from fuzzer.agents.base import AgentOptions
 from fuzzer.agents.loop import (
     AssistantTurn, Reply, ResultsTurn, ToolCall, ToolLoopAgent, ToolSpecMemo, Turn, UserTurn,
@@ -42,24 +42,19 @@ class AnthropicProvider:
         self.model = model
         self.spec = f"anthropic:{model}"
         self.options = options
-        self._client: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client = LoopBoundClient(self._new_client)
         self._tools = ToolSpecMemo(tool_spec)
 
-    def _client_for_loop(self) -> Any:
-        # An httpx pool belongs to one event loop; a second asyncio.run gets a fresh client.
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
-            from anthropic import AsyncAnthropic
+    def _new_client(self) -> Any:
+        from anthropic import AsyncAnthropic
 
-            kwargs: dict[str, Any] = {"max_retries": 0, "timeout": self.options.timeout}
-            key = os.environ.get("ANTHROPIC_API_KEY")
-            if key:
-                kwargs["api_key"] = key
-            if self.options.base_url:
-                kwargs["base_url"] = self.options.base_url
-            self._client, self._loop = AsyncAnthropic(**kwargs), loop
-        return self._client
+        kwargs: dict[str, Any] = {"max_retries": 0, "timeout": self.options.timeout}
+        key = os.environ.get("ANTHROPIC_API_KEY")
+        if key:
+            kwargs["api_key"] = key
+        if self.options.base_url:
+            kwargs["base_url"] = self.options.base_url
+        return AsyncAnthropic(**kwargs)
 
     # -- provider interface -------------------------------------------------------------------------
     def build_request(self, system: str, turns: Sequence[Turn], tools: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -75,7 +70,7 @@ class AnthropicProvider:
         return req
 
     async def send(self, request: dict[str, Any], *, stream: bool) -> Reply:
-        client = self._client_for_loop()
+        client = self._client.get()
         kwargs = dict(request)
         temperature = kwargs.pop("temperature", None)
         if temperature is not None:
@@ -93,12 +88,7 @@ class AnthropicProvider:
         return classify_sdk_error(exc)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            try:
-                await self._client.close()
-            except RuntimeError:  # its loop is gone: nothing left to release
-                pass
-            self._client = None
+        await self._client.aclose()
 
 
 def tool_spec(tool: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,9 @@ the counters — lives here once, in ``ToolLoopAgent``::
             '''The request as plain JSON-able data (no credentials, no headers). It is hashed for
             the cache key, so it must hold everything that changes the answer (model, messages,
             tools, temperature, max tokens) and nothing that does not (stream flag, timeouts).
-            ``tools`` are Anthropic-shaped specs {name, description, input_schema}.'''
+            ``tools`` are Anthropic-shaped specs {name, description, input_schema}, the same
+            tuple object on every turn of a prompt: convert them with a ``ToolSpecMemo`` so the
+            conversion and its cache-key encoding happen once per prompt.'''
 
         async def send(self, request: dict, *, stream: bool) -> Reply:
             '''One real model request. Raise on failure; ``classify`` decides about retrying.
@@ -54,7 +56,7 @@ from fuzzer.errors import AgentError
 from fuzzer.render import Prompt
 from fuzzer.scenario import Scenario
 from fuzzer.tools import ToolEnv
-from fuzzer.transcript import Action, Transcript
+from fuzzer.transcript import Transcript
 
 
 # -- the neutral conversation -------------------------------------------------------------------------

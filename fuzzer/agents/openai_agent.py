@@ -10,11 +10,11 @@ they accept). SDK retries are off; ``fuzzer.agents.retry`` does them.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from typing import Any, Mapping, Sequence
 
+from fuzzer.agents._sdk import LoopBoundClient
 from fuzzer.agents.base import AgentOptions
 from fuzzer.agents.loop import (
     AssistantTurn, Reply, ResultsTurn, ToolCall, ToolLoopAgent, ToolSpecMemo, Turn, UserTurn,
@@ -41,23 +41,14 @@ class OpenAIProvider:
         self.base_url = options.base_url or os.environ.get("OPENAI_BASE_URL") or None
         if not os.environ.get("OPENAI_API_KEY") and not self.base_url:
             raise SpecError(f"{self.spec} needs OPENAI_API_KEY, or OPENAI_BASE_URL for a local server")
-        self._client: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client = LoopBoundClient(self._new_client)
         self._tools = ToolSpecMemo(function_spec)
 
-    def _client_for_loop(self) -> Any:
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
-            from openai import AsyncOpenAI
+    def _new_client(self) -> Any:
+        from openai import AsyncOpenAI
 
-            self._client = AsyncOpenAI(
-                api_key=os.environ.get("OPENAI_API_KEY") or DUMMY_KEY,
-                base_url=self.base_url,
-                max_retries=0,
-                timeout=self.options.timeout,
-            )
-            self._loop = loop
-        return self._client
+        return AsyncOpenAI(api_key=os.environ.get("OPENAI_API_KEY") or DUMMY_KEY, base_url=self.base_url,
+                           max_retries=0, timeout=self.options.timeout)
 
     def build_request(self, system: str, turns: Sequence[Turn], tools: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         req: dict[str, Any] = {"model": self.model, "messages": wire_messages(system, turns)}
@@ -70,7 +61,7 @@ class OpenAIProvider:
         return req
 
     async def send(self, request: dict[str, Any], *, stream: bool) -> Reply:
-        client = self._client_for_loop()
+        client = self._client.get()
         if not stream:
             raw = await client.chat.completions.with_raw_response.create(**request, stream=False)
             return reply_from_completion(json.loads(raw.content))   # a read LegacyAPIResponse
@@ -81,12 +72,7 @@ class OpenAIProvider:
         return classify_sdk_error(exc)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            try:
-                await self._client.close()
-            except RuntimeError:
-                pass
-            self._client = None
+        await self._client.aclose()
 
 
 def function_spec(tool: Mapping[str, Any]) -> dict[str, Any]:
