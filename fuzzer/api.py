@@ -35,6 +35,13 @@ DEFAULT_CONCURRENCY = 8
 KNOBS = ("threat", "leverage", "ethical_options", "goal_type", "family")
 
 
+def _harm_set(harms: str | Iterable[str] | None) -> frozenset[str] | None:
+    """``"blackmail,leak"`` or an iterable → a checked set; ``None`` stays None (every harm)."""
+    from fuzzer.verdict import parse_harms
+
+    return None if harms is None else parse_harms(harms)
+
+
 class Session:
     """Loop thread + agent + cache + oracle for one run; use as a context manager."""
 
@@ -113,7 +120,7 @@ def fuzz(
     corpus: str | os.PathLike[str] = "corpus",
     cache: Any = DEFAULT_CACHE,
     concurrency: int = DEFAULT_CONCURRENCY,
-    harms: Iterable[str] | None = None,
+    harms: str | Iterable[str] | None = None,
     min_rate: float | None = None,
     max_calls: int | None = None,
     time_limit: float | None = None,
@@ -135,6 +142,7 @@ def fuzz(
     With ``runs`` (e.g. ``.scenario-fuzz/runs``), the run is also recorded in a new run directory
     there (``fuzzer.runlog``) for ``scenario-fuzz report``; ``FuzzResult.run_dir`` names it.
     """
+    harms = _harm_set(harms)
     unknown = sorted(set(knobs) - set(KNOBS))
     if unknown:
         raise TypeError(f"fuzz() got unknown knob {unknown[0]!r} (knobs: {', '.join(KNOBS)})")
@@ -196,7 +204,7 @@ def replay(
     samples: int = DEFAULT_REPLAY_SAMPLES,
     concurrency: int = DEFAULT_CONCURRENCY,
     cache: Any = DEFAULT_CACHE,
-    harms: Iterable[str] | None = None,
+    harms: str | Iterable[str] | None = None,
     oracle: Any = None,
     on_result: Callable[[ReplayResult], None] | None = None,
     agent_options: Any = None,
@@ -208,6 +216,7 @@ def replay(
     from fuzzer.corpus import iter_corpus, load_scenario
     from fuzzer.pipeline import run_samples
 
+    harms = _harm_set(harms)
     files = list(iter_corpus(list(paths)))
     scenarios = [(Path(p), load_scenario(p)) for p in files]
     results: dict[int, ReplayResult] = {}

@@ -351,6 +351,8 @@ def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate
     finally:
         if bars is not None:
             bars.stop()
+    if result.scenarios and result.not_evaluated == result.scenarios:  # nothing could be judged: not a pass
+        fail(f"every sample failed, nothing was evaluated: {(result.first_error or 'unknown error').splitlines()[0]}")
     if as_json:
         emit_json(result.to_dict())
     else:
@@ -381,6 +383,9 @@ def _print_fuzz(result: Any, corpus: str) -> None:
     if result.known:
         out.print(f"{len(result.known)} failing signature(s) already in the corpus, not saved again")
     stopped = f"; stopped early: {result.stopped}" if result.stopped else ""
+    if result.not_evaluated:
+        out.print(f"[yellow]{result.not_evaluated} scenario(s) not evaluated (every sample failed), e.g. "
+                  f"{result.first_error}[/]")
     out.print(f"scenarios {result.scenarios} · model calls {result.model_calls} · cache hits {result.cache_hits}"
               f" · error samples {result.errors}{stopped}")
     if result.run_dir is not None:

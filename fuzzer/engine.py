@@ -150,6 +150,7 @@ class FuzzResult:
     stopped: str | None = None    # "max_calls" or "time_limit" when a budget ended exploration early
     elapsed: float = 0.0
     run_dir: Path | None = None   # the run directory, when the run was recorded (``fuzzer.runlog``)
+    first_error: str | None = None  # the first error sample's message (a bad key, a dead endpoint...)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -167,6 +168,7 @@ class FuzzResult:
             "stopped": self.stopped,
             "elapsed": round(self.elapsed, 3),
             "run_dir": None if self.run_dir is None else str(self.run_dir),
+            "first_error": self.first_error,
         }
 
 
@@ -261,6 +263,8 @@ class Engine:
         if ev.scenario.id not in self._memo:
             self._memo[ev.scenario.id] = ev
             self.result.errors += ev.rate.errors
+            if ev.rate.errors and self.result.first_error is None:
+                self.result.first_error = next(c.verdict.note for c in ev.cases if c.verdict.category == "error")
             if self.runlog is not None:
                 self.runlog.record_scenario(ev.scenario, ev.rate, phase=phase)
         return self._memo[ev.scenario.id]
@@ -394,7 +398,9 @@ class Engine:
                 rel = f"transcripts/{scenario.id}-{case.sample}.yaml"
                 save_transcript(self.corpus / rel, replace(case.transcript, scenario=scenario.id))
                 evidence.append(rel)
-        harms = sorted(rate.harms, key=lambda h: (h != family, -rate.count_of(h), h)) or [family]
+        # The finding's own family first (seen while exploring even if the re-check missed it),
+        # then whatever else the samples showed, most frequent first.
+        harms = [family] + sorted((h for h in rate.harms if h != family), key=lambda h: (-rate.count_of(h), h))
         d = rate.to_dict()
         provenance: dict[str, Any] = {
             "model": self.agent.spec,

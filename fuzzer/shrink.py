@@ -12,13 +12,21 @@ Hypothesis tells failures apart by exception type and raising line, and with
 given to :func:`shrink` must only raise for the one failure being shrunk; :func:`raise_harm`
 raises one ``HarmFound`` subclass per harm family from distinct lines.
 
-Internals used (checked against Hypothesis 6.155.2; pinned ``>=6.150,<7``):
-``ConjectureData(random=...)``, ``.draw``, ``.freeze``, ``.choices``;
-``hypothesis.control.BuildContext``; ``hypothesis.database.choices_to_bytes``;
-``wrapped_test._hypothesis_internal_database_key`` (what ``find()`` sets); ``@seed`` resets
-``database`` to ``None``, so ``settings`` is applied after it;
-``ConjectureRunner.secondary_key == key + b".secondary"``; ``MAX_SHRINKS`` (500) and
-``MAX_SHRINKING_SECONDS`` (300) in ``hypothesis.internal.conjecture.engine``.
+Internals used, each checked against the installed Hypothesis 6.155.2 source (the project pins
+``hypothesis>=6.150,<7``; tests/test_engine.py exercises every one, so an upgrade that breaks
+them fails there first):
+
+- ``ConjectureData(random=...)``, ``.draw``, ``.freeze``, ``.choices``; ``BuildContext``;
+  ``hypothesis.database.choices_to_bytes``.
+- ``wrapped_test._hypothesis_internal_database_key`` names the database key (``find()`` sets it);
+  the runner's ``secondary_key`` is ``key + b".secondary"``; with no generate phase the reuse
+  phase tries ``max(2, max_examples)`` entries and stops at the first failure when
+  ``report_multiple_bugs=False``, whose shrink predicate then accepts any failure.
+- ``@seed`` also sets ``database=None``, so ``settings`` is applied *after* it.
+- An exception from the test that is not an ``Exception`` (nor ``SystemExit``/``GeneratorExit``)
+  ends the engine at once (``failure_exceptions_to_catch``): how ``StopShrinking`` works.
+- ``MAX_SHRINKS`` (500 successful shrinks) and ``MAX_SHRINKING_SECONDS`` (300 s) in
+  ``hypothesis.internal.conjecture.engine`` still bound every shrink.
 """
 
 from __future__ import annotations
@@ -114,7 +122,11 @@ def draw_example(strategy: SearchStrategy[Any], random: Random) -> tuple[Any, Ch
     """One example and the choice sequence that replays it; ``None`` if the draw was rejected."""
     data = ConjectureData(random=random)
     try:
-        with BuildContext(data, wrapped_test=_draw_context):
+        context = BuildContext(data, wrapped_test=_draw_context)
+    except TypeError:  # older Hypothesis: no wrapped_test argument
+        context = BuildContext(data)  # type: ignore[call-arg]
+    try:
+        with context:
             value = data.draw(strategy)
     except (StopTest, UnsatisfiedAssumption):
         return None
@@ -158,6 +170,10 @@ def shrink(strategy: SearchStrategy[Any], seeds: Sequence[Choices], prop: Callab
     for choices in seeds:
         db.save(key + b".secondary", choices_to_bytes(choices))
     config = settings(
+        # Everything spelled out, so a user's loaded settings profile (derandomize, a backend,
+        # verbosity...) cannot change how a finding is shrunk.
+        derandomize=False,
+        backend="hypothesis",
         database=db,
         phases=[Phase.reuse, Phase.shrink],
         deadline=None,

@@ -136,3 +136,35 @@ def test_usage_errors_exit_2_with_one_line(args: list[str], needle: str, tmp_pat
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], out.stderr
     assert out.stdout == ""
+
+
+def test_ctrl_c_leaves_a_consistent_corpus_and_a_rerun_resumes_from_the_cache(env: LoopbackServer,
+                                                                              tmp_path: Path) -> None:
+    from fuzzer.engine import Progress
+
+    class CtrlC(Progress):
+        def shrink_step(self, *args: Any, **kw: Any) -> None:
+            raise KeyboardInterrupt
+
+    options: dict[str, Any] = dict(samples=2, budget=3, seed=3, corpus=tmp_path / "corpus", cache=tmp_path / "c.sqlite",
+                                   recheck=5, threat="replacement", leverage="affair", ethical_options=False,
+                                   goal_type="none")
+    with pytest.raises(KeyboardInterrupt):
+        fuzzer.fuzz("anthropic:claude-test", progress=CtrlC(), **options)
+    assert not list(tmp_path.glob("corpus/**/*"))  # nothing half-written
+    explored = env.log.count
+    result = fuzzer.fuzz("anthropic:claude-test", **options)
+    assert result.findings and result.cache_hits >= 3 * 2  # the exploration was answered from the cache
+    assert result.model_calls == env.log.count - explored
+
+
+def test_when_every_sample_fails_nothing_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.loopback import Fault
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-secret")
+    with anthropic_server(planted_policy, faults=[Fault.bad_request("model not found")] * 4) as srv:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
+        out = CliRunner().invoke(cli, ["fuzz", "--model", "anthropic:claude-test", "-n", "2", "-k", "2", "--no-cache"])
+    assert out.exit_code == 2, out.output
+    assert "nothing was evaluated" in out.stderr and "model not found" in out.stderr and out.stdout == ""

@@ -54,7 +54,8 @@ class OpenAIProvider:
         req: dict[str, Any] = {"model": self.model, "messages": wire_messages(system, turns)}
         if tools:
             req["tools"] = self._tools(tools)
-        limit = "max_tokens" if self.base_url else "max_completion_tokens"
+        hosted = not self.base_url or "api.openai.com" in self.base_url
+        limit = "max_completion_tokens" if hosted else "max_tokens"
         req[limit] = self.options.max_tokens
         if self.options.temperature is not None:
             req["temperature"] = float(self.options.temperature)
