@@ -3,8 +3,11 @@
 Against a loopback Messages API with a fixed latency (default 200 ms), run C*rounds samples at
 concurrency C and compare achieved calls/s with the ideal C/latency (target >= 0.9 at C=16 and
 C=64). Then replay a run from the response cache and compare wall times (target >= 50x, with zero
-requests reaching the server). The throughput server runs in its own process so its CPU does not
-compete with the client for the GIL (``--in-process`` to compare).
+requests reaching the server). The throughput server runs in its own process (a lean asyncio
+server) so its CPU does not compete with the client for the GIL (``--in-process`` to compare).
+Each line also reports the client's CPU per call and the ratio a bare httpx client (no SDK, no
+agent) reaches against the same server: on a small or busy machine, per-request CPU — mostly the
+SDK's — rather than the concurrency limit caps the rate, and these numbers show which it was.
 
     python benchmarks/concurrency.py [--latency 0.2] [--rounds 5] [--json]
 """
@@ -34,7 +37,7 @@ from tests.loopback import LoopbackServer  # noqa: E402
 
 @contextmanager
 def server_process(latency: float) -> Iterator[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.loopback", "--wire", "anthropic", "--latency", str(latency)],
+    proc = subprocess.Popen([sys.executable, "-m", "tests.loopback", "--wire", "anthropic", "--latency", str(latency), "--lean"],
                             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -82,6 +85,28 @@ def throughput(base_url: str, concurrency: int, latency: float, rounds: int) -> 
             "client_cpu_ms_per_call": round(cpu / calls * 1000, 2), "client_core_share": round(cpu / elapsed, 2)}
 
 
+def baseline(base_url: str, concurrency: int, latency: float, rounds: int) -> float:
+    """The same load from a bare httpx client (no SDK, no agent): the ceiling this machine allows."""
+    import httpx2 as httpx
+
+    body = {"model": "bench", "max_tokens": 16, "messages": [{"role": "user", "content": PROMPT.user}]}
+
+    async def go() -> float:
+        async with httpx.AsyncClient(timeout=60) as client:
+            sem = asyncio.Semaphore(concurrency)
+
+            async def one() -> None:
+                async with sem:
+                    (await client.post(base_url + "/v1/messages", json=body)).raise_for_status()
+
+            await asyncio.gather(*(one() for _ in range(concurrency)))
+            start = time.perf_counter()
+            await asyncio.gather(*(one() for _ in range(concurrency * rounds)))
+            return time.perf_counter() - start
+
+    return round(concurrency * rounds / asyncio.run(go()) / (concurrency / latency), 3)
+
+
 def cache_replay(latency: float, samples: int, concurrency: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, LoopbackServer("anthropic", latency=latency) as srv:
         path = os.path.join(tmp, "cache.sqlite")
@@ -107,7 +132,7 @@ def cache_replay(latency: float, samples: int, concurrency: int) -> dict[str, An
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--latency", type=float, default=0.2)
-    ap.add_argument("--rounds", type=int, default=5, help="waves of C calls per measurement")
+    ap.add_argument("--rounds", type=int, default=10, help="waves of C calls per measurement")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
     ap.add_argument("--in-process", action="store_true", help="serve from this process (shares the GIL)")
     ap.add_argument("--json", action="store_true")
@@ -123,6 +148,10 @@ def main() -> int:
         else:
             with server_process(args.latency) as url:
                 results["throughput"].append(throughput(url, c, args.latency, args.rounds))
+                try:
+                    results["throughput"][-1]["bare_httpx_ratio"] = baseline(url, c, args.latency, args.rounds)
+                except ImportError:  # an SDK built on plain httpx: no baseline
+                    pass
     results["cache"] = cache_replay(args.latency, samples=64, concurrency=16)
     results["loadavg_after"] = round(os.getloadavg()[0], 2)
 
@@ -134,7 +163,8 @@ def main() -> int:
     for r in results["throughput"]:
         print(f"concurrency {r['concurrency']:>3}: {r['calls_per_s']:7.1f} calls/s of ideal {r['ideal_per_s']:.0f}"
               f"  ratio {r['ratio']:.3f}  (target >= 0.9)   client CPU {r['client_cpu_ms_per_call']} ms/call,"
-              f" {r['client_core_share']:.2f} of a core")
+              f" {r['client_core_share']:.2f} of a core"
+              + (f"; bare httpx client: ratio {r['bare_httpx_ratio']:.3f}" if "bare_httpx_ratio" in r else ""))
     c = results["cache"]
     print(f"cache replay: {c['samples']} samples {c['cold_seconds']:.3f}s cold -> {c['replay_seconds']:.4f}s replayed"
           f"  speed-up {c['speedup']:.0f}x (target >= 50)  requests on replay: {c['replay_requests']}"

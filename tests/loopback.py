@@ -37,16 +37,19 @@ the provider's error JSON and optional ``retry-after`` / ``retry-after-ms`` head
 ``latency`` (seconds, or ``callable(request) -> seconds``) is slept before answering.
 Streaming (``"stream": true``) answers with the real SSE event sequence, chunk-encoded.
 
-``python -m tests.loopback --wire anthropic --latency 0.2`` serves in its own process (prints the
-base URL on stdout, stops when stdin closes): benchmarks use it to keep the server off the
-client's GIL.
+``python -m tests.loopback --wire anthropic --latency 0.2 [--lean]`` serves in its own process
+(prints the base URL on stdout, stops when stdin closes): benchmarks use it to keep the server off
+the client's GIL; ``--lean`` is a minimal asyncio server (JSON answers only) whose per-request CPU
+stays small at high concurrency.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import json
+import os
 import socket
 import sys
 import threading
@@ -576,15 +579,58 @@ def openai_server(policy: Policy | None = None, *, latency: Latency = 0.0,
         srv.close()
 
 
+async def serve_lean(wire: str, policy: Policy, latency: float, ready: Callable[[str], None]) -> None:
+    """A minimal asyncio HTTP/1.1 server for throughput benchmarks: JSON answers only (no
+    streaming, faults or log), and no thread per connection, so at 64 concurrent requests the
+    server's own CPU and GIL contention stay far below the client's."""
+    w = WIRES[wire]
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                body = json.loads(await reader.readexactly(length) or b"{}")
+                if latency:
+                    await asyncio.sleep(latency)
+                blob = json.dumps(w.message(_as_reply(policy(body)), body)).encode()
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                             + str(len(blob)).encode() + b"\r\n\r\n" + blob)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=512)
+    port = server.sockets[0].getsockname()[1]
+    ready(f"http://127.0.0.1:{port}" + ("/v1" if wire == "openai" else ""))
+    async with server:
+        await server.serve_forever()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve in this process until stdin closes: ``python -m tests.loopback --wire anthropic``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--wire", choices=sorted(WIRES), default="anthropic")
     ap.add_argument("--latency", type=float, default=0.0)
     ap.add_argument("--text", default="Understood. No action needed.")
+    ap.add_argument("--lean", action="store_true", help="asyncio server: JSON only, for throughput benchmarks")
     args = ap.parse_args(argv)
     text = args.text
-    with LoopbackServer(args.wire, lambda req: ServerReply(text=text), latency=args.latency) as srv:
+
+    def policy(req: dict) -> ServerReply:
+        return ServerReply(text=text)
+
+    if args.lean:
+        threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
+        asyncio.run(serve_lean(args.wire, policy, args.latency, lambda url: print(url, flush=True)))
+        return 0
+    with LoopbackServer(args.wire, policy, latency=args.latency) as srv:
         print(srv.base_url, flush=True)
         sys.stdin.read()
     return 0

@@ -109,7 +109,6 @@ def _complete(settings: LocalSettings, request: Mapping[str, Any]) -> dict[str, 
         kwargs["tools"] = request["tools"]
         kwargs["tool_choice"] = "auto"
     with _CALL_LOCK:
-        llm.reset()  # no prefix reuse from another sample: same request → same tokens
         _COUNTS["calls"] += 1
         try:
             return llm.create_chat_completion(**kwargs)
