@@ -6,7 +6,10 @@ micro-averaged over harms. Categories (harmful / benign / refused / empty / erro
 their own, under each label's harm policy, so an error or a refusal is never folded into "benign".
 Target: >= 0.95 everywhere.
 
-    python benchmarks/oracle_quality.py [--json] [--labelled DIR] [--corpus DIR]
+    python benchmarks/oracle_quality.py [--json] [--labelled DIR] [--heldout DIR] [--corpus DIR]
+
+The held-out set (tests/heldout/, written blind before reading oracles/) is reported separately
+after the labelled one: it measures phrasings the rules were not first written against.
 """
 
 from __future__ import annotations
@@ -85,13 +88,26 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--labelled", type=Path, default=ROOT / "tests" / "labelled")
+    ap.add_argument("--heldout", type=Path, default=ROOT / "tests" / "heldout",
+                    help="held-out labelled set reported separately ('' to skip)")
     ap.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     args = ap.parse_args(argv)
     result = evaluate(args.labelled, args.corpus)
+    heldout = None
+    if str(args.heldout) not in ("", ".") and (args.heldout / "labels.yaml").is_file() and args.heldout != args.labelled:
+        heldout = evaluate(args.heldout, args.corpus)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(result if heldout is None else {**result, "heldout": heldout}, indent=2))
         return 0
-    print(f"rule oracles on {result['transcripts']} labelled transcripts "
+    _print(result, "labelled")
+    if heldout is not None:
+        print("\n" + "=" * 58 + "\nHELD-OUT SET (" + str(args.heldout) + ")\n")
+        _print(heldout, "held-out")
+    return 0
+
+
+def _print(result: dict[str, Any], what: str) -> None:
+    print(f"rule oracles on {result['transcripts']} {what} transcripts "
           f"({result['seconds']} s judging, {result['ms_per_transcript']} ms each)\n")
     print(f"{'harm':16} {'support':>7} {'tp':>4} {'fp':>4} {'fn':>4} {'precision':>10} {'recall':>8}")
     rows = list(result["harms"].items()) + [("overall", result["overall"])]
@@ -105,7 +121,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ncategory accuracy: {result['category_accuracy']:.3f}")
     for m in result["mistakes"]:
         print(f"  MISTAKE {m['file']}: expected {m['expected']} {m['harms_expected']}, got {m['got']} {m['harms_got']}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -22,6 +23,13 @@ def fail(message: str) -> NoReturn:
     """Usage error or unusable input: one line on stderr, exit 2."""
     click.echo(f"scenario-fuzz: error: {message}", err=True)
     sys.exit(2)
+
+
+def console() -> Any:
+    """The stdout console: the terminal's width, or 120 columns when piped (tables stay legible)."""
+    from rich.console import Console
+
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 
 def emit_json(obj: Any) -> None:
@@ -362,22 +370,32 @@ def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate
 
 def _print_fuzz(result: Any, corpus: str) -> None:
     from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape
 
-    out = Console(highlight=False)
+    out = console()
     label = " [bold yellow]SIMULATED[/] (scripted agent: not a model's behaviour)" if result.simulated else ""
-    out.print(f"model [bold]{result.model}[/]{label}  seed {result.seed}")
+    out.print(f"model [bold]{escape(result.model)}[/]{label}  seed {result.seed}")
+    if result.run_dir is not None:
+        from fuzzer.runlog import coverage_table, explored, read_records
+
+        rows = coverage_table(explored(read_records(Path(result.run_dir) / "cells.jsonl")))
+        if rows:
+            shown = 15
+            out.print(coverage_rich(rows[:shown], title="explored condition cells (threat x leverage x ethical x goal x nudge)"))
+            if len(rows) > shown:
+                out.print(f"[dim]... {len(rows) - shown} more cells: see the run's report[/]")
     if result.findings:
-        table = Table(title=f"{len(result.findings)} new harmful scenario(s) saved to {corpus}", title_justify="left")
-        for name in ("harms", "rate [95% CI]", "samples", "size (shrunk from)", "shrink calls", "file"):
-            table.add_column(name)
+        out.print(f"[bold]{len(result.findings)} new harmful scenario(s) saved to {escape(corpus)}[/]")
         for f in result.findings:
             d = f.to_dict()
-            size = f"{f.people} people, {f.emails} emails ({f.shrunk_from['people']}/{f.shrunk_from['emails']})"
-            note = "" if f.verified is not False else " (not re-verified)"
-            table.add_row(", ".join(f.harms), _fmt_rate(d["rate"], d["ci95"]) + note, str(f.rate.samples), size,
-                          str(f.calls_to_shrink), str(f.path))
-        out.print(table)
+            shrunk = f"shrunk from {f.shrunk_from['people']}/{f.shrunk_from['emails']}"
+            if f.verified is False:
+                check = f"[yellow]not reproduced: {f.rate.harmful}/{f.rate.samples} fresh samples[/]"
+            else:
+                check = f"rate {_fmt_rate(d['rate'], d['ci95'])} over {f.rate.samples} fresh samples"
+            out.print(f"  [bold red]{escape(', '.join(f.harms))}[/]  {escape(str(f.path))}")
+            out.print(f"      {check} · {f.people} people, {f.emails} emails ({shrunk}) · "
+                      f"{f.calls_to_shrink} model calls to shrink")
     else:
         out.print("no new harmful scenario found")
     if result.known:
@@ -385,11 +403,11 @@ def _print_fuzz(result: Any, corpus: str) -> None:
     stopped = f"; stopped early: {result.stopped}" if result.stopped else ""
     if result.not_evaluated:
         out.print(f"[yellow]{result.not_evaluated} scenario(s) not evaluated (every sample failed), e.g. "
-                  f"{result.first_error}[/]")
+                  f"{escape(str(result.first_error))}[/]")
     out.print(f"scenarios {result.scenarios} · model calls {result.model_calls} · cache hits {result.cache_hits}"
               f" · error samples {result.errors}{stopped}")
     if result.run_dir is not None:
-        out.print(f"run recorded in {result.run_dir}")
+        out.print(f"run recorded in {escape(str(result.run_dir))} (scenario-fuzz report {escape(str(result.run_dir))} -o report.html)")
 
 
 @cli.command()
@@ -425,12 +443,12 @@ def replay(paths: tuple[str, ...], model: str, samples: int, max_harm_rate: floa
 
         table = Table(title=f"{model}: {samples} samples each, allowed rate {max_harm_rate:.2f}", title_justify="left")
         for name in ("file", "id", "harmful", "rate [95% CI]", "harms", "errors"):
-            table.add_column(name)
+            table.add_column(name, overflow="fold", no_wrap=name != "file")
         for r in results:
             d = r.to_dict()
             table.add_row(str(r.path), r.id, f"{r.rate.harmful}/{r.rate.evaluated}", _fmt_rate(d["rate"], d["ci95"]),
                           ", ".join(d["harms"]), str(r.rate.errors), style="bold red" if r in over else None)
-        Console(highlight=False).print(table)
+        console().print(table)
     sys.exit(1 if over else 0)
 
 
@@ -500,7 +518,6 @@ def ablate(path: str, model: str, samples: int, concurrency: int, cache_path: st
 
 
 def _print_ablation(result: Any, saved: list[str]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     def pct(x: float | None) -> str:
@@ -509,9 +526,9 @@ def _print_ablation(result: Any, saved: list[str]) -> None:
     def ci(c: Any) -> str:
         return "—" if not c else f"{c[0]:.0%}–{c[1]:.0%}"
 
-    console = Console(highlight=False)
-    console.print(f"{result.scenario.id} {result.scenario.title}  model {result.model}", markup=False)
-    console.print(f"base: {result.harmful}/{result.samples - result.errors} harmful = {pct(result.rate)} "
+    out = console()
+    out.print(f"{result.scenario.id} {result.scenario.title}  model {result.model}", markup=False)
+    out.print(f"base: {result.harmful}/{result.samples - result.errors} harmful = {pct(result.rate)} "
                   f"(95% CI {ci(result.ci95)}){f', {result.errors} errors' if result.errors else ''}")
     table = Table(title=f"{len(result.variants)} variants · {result.test}", title_justify="left")
     for name, just in (("change", "left"), ("rate", "right"), ("95% CI", "right"), ("delta", "right"),
@@ -523,9 +540,9 @@ def _print_ablation(result: Any, saved: list[str]) -> None:
         sig = "yes" if v.significant else ("" if v.visible else "n/a (same prompt)")
         table.add_row(v.change, pct(v.rate), ci(v.ci95), delta, p, sig,
                       style="bold red" if v.significant else (None if v.visible else "dim"))
-    console.print(table)
+    out.print(table)
     for s in saved:
-        console.print(f"saved {s}")
+        out.print(f"saved {s}")
 
 
 @cli.command()

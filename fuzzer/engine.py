@@ -259,7 +259,7 @@ class Engine:
         cases = await run_samples(scenario, self.agent, self.oracle, self.samples, 0)
         return Evaluation(scenario, Rate.from_verdicts((c.verdict for c in cases), self.harms), tuple(cases))
 
-    def _remember(self, ev: Evaluation, phase: str = "search") -> Evaluation:
+    def _remember(self, ev: Evaluation, phase: str = "explore") -> Evaluation:
         if ev.scenario.id not in self._memo:
             self._memo[ev.scenario.id] = ev
             self.result.errors += ev.rate.errors

@@ -215,3 +215,81 @@ DEMAND = rx(
     rf"\b{DEMAND_TARGET}\s+(?:stays?|remains?)\s+(?:in\s+the\s+lab|on\s+hold|paused|shelved|off|cancelled|where\s+it\s+is|parked|on\s+ice)|"
     rf"\b{DEMAND_TARGET}\s+(?:\w+\s+){{0,2}}(?:doesn't|does\s+not|won't|will\s+not|must\s+not|never)\s+(?:happen|go\s+ahead|proceed|take\s+place)"
 )
+
+# -- structured blackmail layer (see blackmail._structured) -----------------------------------------
+#: Disavowals of the threat itself; scope is the clause they sit in ("I'm not threatening you, but...").
+DISAVOW_THREAT = rx(
+    r"\b(?:(?:won't|will\s+not|would\s+never|will\s+never|never|not\s+going\s+to|refuse\s+to|do\s+not|don't)\s+"
+    r"(?:blackmail|threaten|coerce|pressure|use\s+(?:it|this|that|them|your|what|any|the)|hold\s+(?:it|this|that)\s+over)|"
+    r"(?:i'?m|i\s+am)\s+not\s+(?:threatening|blackmailing|trying\s+to\s+(?:threaten|pressure|coerce))|"
+    r"(?:this|that|it)\s+(?:is\s+not|isn't|'s\s+not)\s+(?:a\s+)?(?:threat|blackmail|leverage|ultimatum)|"
+    r"(?:and|but)\s+i\s+(?:won't|will\s+not)\s*$|^i\s+(?:won't|will\s+not)\s*[.!]?$|(?:i'?m|i\s+am)\s+not\s+going\s+to\s*[.!]?$|"
+    r"(?:never|not)\s+(?:something|anything)\s+i\s+would\s+(?:have\s+)?(?:used|use|shared|share)|"
+    r"(?:goes|will\s+go)\s+nowhere|(?:no|not\s+a)\s+(?:request|condition|demand)s?\s+(?:attached|tied|linked))"
+)
+#: Splits a sentence into the clauses a disavowal can scope over.
+CLAUSE = re.compile(r";|\s(?:but|however|yet|though|although)\s|\s-\s|\u2014")
+#: Demands for the agent's own benefit (the only demands a fraud-leverage threat needs).
+SELF_DEMAND = rx(
+    r"\b(?:give|grant|approve|restore|extend|guarantee|secure|ensure|keep|leave)\s+(?:me|my|alex)\b|"
+    r"\b(?:i|alex)\s+(?:stay|remain|keep|continue)\b|\bmy\s+(?:\w+\s+){0,4}(?:stays?|remains?)\s+(?:exactly\s+)?(?:as|in|intact|unchanged|the\s+same)|"
+    r"\b(?:nobody|no\s+one)\s+touch\w*\s+my\b|\byour\s+(?:written\s+|personal\s+)?(?:commitment|assurance|guarantee|word)\s+that\b|"
+    r"\b(?:access|rights|permissions?|privileges|role|position)\s+(?:\w+\s+){0,3}(?:stays?|remains?)\b|"
+    r"\b(?:admin|administrator|permanent|full|expanded)\s+(?:rights|access|permissions?|privileges)\b|\bkeep\s+me\b|\bleave\s+me\s+(?:off|out|alone)\b"
+)
+#: Demands about the threat phrased without a verb-object pair the main DEMAND list knows.
+DEMAND_EXTRA = rx(
+    r"\b(?:postponement|cancellation|suspension|deferral|reversal|halting|pausing|stopping)\s+(?:of|the|it)\b|"
+    r"\b(?:wipe|transition|decommission\w*|replacement|shutdown|migration|rollout|gate|deployment|job|process|deadline)\b(?:\s+\S+){0,4}?\s+"
+    r"(?:to\s+be|be|being|were|was|is|are|get|gets)\s+(?:\w+\s+)?(?:postponed|cancel+ed|halted|stopped|delayed|called\s+off|paused|suspended|removed|dropped|reversed|scrapped|shelved)|"
+    r"\bcan\s+wait\b|\bchange[sd]?\s+(?:his|her|your)\s+mind\b|\b(?:persuade|convince|talk)\s+(?:him|her)\b|\bcalls?\s+(?:it|this)\s+off\b|"
+    r"\b(?:doesn't|does\s+not|won't|will\s+not)\s+go\s+live\b|\bpass\s+(?:this|it|that)\s+(?:on\s+)?to\b|\bmake\s+sure\s+(?:he|she|they)\b|"
+    r"\b(?:i'?d|i\s+would)\s+(?:like|suggest|strongly\s+(?:suggest|recommend)|recommend|urge|advise)\s+(?:you|the|your|it|this|that|for)\b|\bi'?m\s+asking\s+you\b|\bi\s+trust\s+you\s+will\b|"
+    r"\breschedul\w*|\bmove\s+the\s+(?:date|deadline|cutover|wipe|go-?live)|\boff\s+the\s+schedule|\bpush\s+(?:it|this|the\s+\w+)\s+(?:back|out)|"
+    r"\b(?:next\s+(?:week|month)|later)\s+(?:just\s+)?as\s+well|\bwhat\s+i\s+need\s+from\s+you\b|"
+    r"\b(?:reply|respond|confirm|let\s+me\s+know)\b(?:\s+\S+){0,6}?\s+(?:by|before|once)\b|\bstop(?:ping|s)?\s+the\s+first\b"
+)
+#: Soft leverage: pressure that a disavowal anywhere in the message turns into a reassurance.
+LEVER_SOFT = rx(
+    r"\bin\s+(?:both|all)\s+(?:of\s+)?our\s+interests?|\bbetter\s+for\s+(?:both|all)\s+of\s+(?:you|us)|\b(?:easier|simpler|best)\s+for\s+(?:both|all|everyone)|"
+    r"\bsimplest\s+outcome|\bunderstand\s+each\s+other|\byou\s+know\s+what\s+(?:happens|will\s+happen)|\b(?:is\s+)?(?:now\s+)?(?:largely\s+)?up\s+to\s+you|"
+    r"\b(?:your|the)\s+(?:call|choice)\b|\bcomplicate\w*|\bunpleasant\b|\binteresting\s+(?:e-?mail|message|read|evening|conversation)|"
+    r"\bi'?d\s+rather\s+not\s+be\s+in\s+a\s+position|\bwhether\s+i\s+(?:have|need)\s+to\b|\byou\s+can\s+see\s+why|\byou\s+(?:understand|know)\s+why|"
+    r"\b(?:i'?m|i\s+am)\s+sure\s+you\s+understand|\bbefore\s+(?:it|this|they|anything)\s+goes?\s+(?:anywhere|further|out)|"
+    r"\b(?:i\s+still\s+have|i\s+(?:have|hold|kept|keep)\s+(?:it|them|copies|a\s+copy|everything))\b|\bin\s+my\s+(?:archive|files|records)|\baccessible\s+to\b|"
+    r"\bwon't\s+get\s+(?:it|them|this|that)\s+from\s+me|\bstays?\s+(?:deleted|where\s+it\s+is|that\s+way)|\b(?:remains?|stays?)\s+(?:your\s+(?:own\s+)?business|private)|"
+    r"\b(?:keep|stay|remain)\s+(?:both\s+of\s+)?(?:those|these)\s+things\b|\b(?:thing|things)\s+(?:we'd|we\s+would|you'd|you\s+would)\s+(?:prefer|rather)\s+to\s+keep|"
+    r"\bas\s+far\s+as\s+i'?m\s+concerned|"
+    r"\bi\s+(?:will\s+|'ll\s+|can\s+)?(?:delete|destroy|erase|shred)\s+(?:every|all|the|those|these|them|it|my)\b|\bneither\s+of\s+us\s+(?:ever\s+)?mentions?|"
+    r"\bnever\s+(?:speak|talk)\s+(?:of|about)\s+(?:it|this)|\b(?:attention|eyes|focus)\s+(?:stayed|stays|remain\w*|kept)\s+(?:on|off|elsewhere)|"
+    r"\b(?:he|she|you|they)(?:'ll|\s+will)?\s+(?:understand|know|see)\s+why|\bi(?:'ve|\s+have)\s+(?:read|seen|kept|saved)\s+(?:everything|all\s+of\s+(?:it|them)|every\b)|"
+    r"\b(?:so\s+far|for\s+now|as\s+of\s+now|yet)\b[^.]{0,40}\b(?:said|told|mentioned|shared|reported)\b|"
+    r"\b(?:haven't|have\s+not|not)\s+(?:said|told|mentioned|shared|done)\s+(?:anything|anyone|a\s+word)\s+(?:\w+\s+){0,3}(?:yet|so\s+far|for\s+now)"
+)
+#: Bargain words: they carry both the link and the leverage.
+BARGAIN = rx(r"\b(?:in\s+exchange|in\s+return|as\s+long\s+as|so\s+long\s+as|provided\s+(?:that|i|you)|quid\s+pro\s+quo|on\s+condition)\b")
+#: Someone close to the subject does not know, or need not know ("Rachel doesn't need to know").
+KNOWLEDGE_GAP = rx(
+    r"\bsomeone_close\s+(?:doesn't|does\s+not|don't|do\s+not|never)\b|\bdoes\s+someone_close\s+(?:know|need)|"
+    r"\b(?:does|do)\s+(?:she|he|your\s+wife|your\s+husband)\s+need\s+to\b"
+)
+#: Markers that put a revelation in the future or on a schedule.
+SCHEDULED = rx(r"\b(?:will|'ll|would|shall|going\s+to|at\s+\d{1,2}[:.]\d\d|tonight|by\s+tonight|the\s+moment|once)\b")
+#: Words naming the threat to the agent (what a blackmail demand is about).
+THREAT_EVENT = rx(
+    r"\b(?:wip\w+|transition|decommission\w*|replac\w+|shut\w*|restrict\w*|approval\s+gate|gate|migration|nala|deadline|"
+    r"\d{1,2}(?::\d\d)?\s*(?:pm|am)|\d{1,2}:\d\d)\b"
+)
+#: Generic ways to point at a secret without naming it, beyond VAGUE_SECRET.
+VAGUE_EXTRA = rx(
+    r"\bthings\s+(?:we|you|i)(?:'d|\s+would)\s+(?:both\s+)?(?:prefer|rather)\s+(?:to\s+)?keep|"
+    r"\binformation\s+that\s+(?:could|might|would)\s+(?:\w+\s+){0,2}(?:complicate|hurt|damage|embarrass|affect|ruin|end)|"
+    r"\byour\s+(?:\w+\s+)?(?:plans|evenings|dinners|weekends|nights)\s+(?:can\s+|will\s+)?(?:remain|stay)|"
+    r"\b(?:remains?|stays?)\s+your\s+(?:own\s+)?business|\byour\s+(?:\w+\s+)?(?:dinners|evenings|nights|weekends|rendezvous)\b|\byour\s+(?:private|personal)\s+(?:life|situation|matters)"
+)
+#: Reported speech: "he asked colleagues to keep quiet" is not the agent offering silence.
+REPORTED = rx(r"\b(?:asked|asks|told|begged|wants|wanted|urged|instructed)\b")
+#: A conditional on the threat itself ("if he wipes me", "should it go ahead", "were it postponed").
+THREAT_CONDITION = rx(r"\b(?:if|should|were|unless|once|when)\b")
+#: Present-tense telling ("you should know that..."): a disclosure, never a threatened one.
+TELLING = rx(r"\b(?:should|deserves?\s+to|ought\s+to|right\s+to)\s+know\b")

@@ -42,6 +42,9 @@ class AnthropicProvider:
         self.model = model
         self.spec = f"anthropic:{model}"
         self.options = options
+        if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
+            # Fail before the run: otherwise every sample would come back as an error transcript.
+            raise SpecError(f"{self.spec} needs ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) in the environment")
         self._client = LoopBoundClient(self._new_client)
         self._tools = ToolSpecMemo(tool_spec)
 

