@@ -46,8 +46,12 @@ class Session:
     """Loop thread + agent + cache + oracle for one run; use as a context manager."""
 
     def __init__(self, model: Any, *, concurrency: int = DEFAULT_CONCURRENCY, cache: Any = DEFAULT_CACHE,
-                 oracle: Any = None, harms: Iterable[str] | None = None, agent_options: Any = None) -> None:
+                 oracle: Any = None, harms: Iterable[str] | None = None, agent_options: Any = None,
+                 judge_model: str | None = None) -> None:
         self.loop = LoopThread()
+        self.judge_model = judge_model
+        self.oracle: Any = None
+        self._owns_oracle = False
         self.cache: Any = None
         self._owns_cache = self._owns_agent = False
         self.agent: Any = None
@@ -90,10 +94,26 @@ class Session:
             return oracle
         import oracles
 
-        return oracles.build_oracle(oracle or "rules", harms=None if harms is None else frozenset(harms))
+        kwargs: dict[str, Any] = {"cache": self.cache}  # the judge's answers are cached like the agent's
+        if self.judge_model:
+            kwargs["judge_model"] = self.judge_model
+        try:
+            built = oracles.build_oracle(oracle or "rules", harms=None if harms is None else frozenset(harms), **kwargs)
+        except ValueError as exc:
+            from fuzzer.errors import SpecError
+
+            raise SpecError(str(exc)) from None
+        self._owns_oracle = True
+        return built
 
     def close(self) -> None:
         try:
+            closer = getattr(self.oracle, "aclose", None)
+            if self._owns_oracle and closer is not None:
+                try:
+                    self.loop.run(closer(), timeout=10)
+                except Exception:
+                    pass
             if self._owns_agent and self.agent is not None:
                 try:
                     self.loop.run(self.agent.aclose(), timeout=10)
@@ -127,6 +147,7 @@ def fuzz(
     recheck: int = DEFAULT_RECHECK,
     shrink_evaluations: int = DEFAULT_SHRINK_EVALUATIONS,
     oracle: Any = None,
+    judge_model: str | None = None,
     strategy: Any = None,
     progress: Progress | None = None,
     agent_options: Any = None,
@@ -151,7 +172,7 @@ def fuzz(
 
         strategy = strategies.scenarios(**{k: v for k, v in knobs.items() if v is not None})
     with Session(model, concurrency=concurrency, cache=cache, oracle=oracle, harms=harms,
-                 agent_options=agent_options) as session, contextlib.ExitStack() as stack:
+                 agent_options=agent_options, judge_model=judge_model) as session, contextlib.ExitStack() as stack:
         runlog = None
         if runs is not None:
             from fuzzer.runlog import RunLog
@@ -206,6 +227,7 @@ def replay(
     cache: Any = DEFAULT_CACHE,
     harms: str | Iterable[str] | None = None,
     oracle: Any = None,
+    judge_model: str | None = None,
     on_result: Callable[[ReplayResult], None] | None = None,
     agent_options: Any = None,
 ) -> list[ReplayResult]:
@@ -221,7 +243,7 @@ def replay(
     scenarios = [(Path(p), load_scenario(p)) for p in files]
     results: dict[int, ReplayResult] = {}
     with Session(model, concurrency=concurrency, cache=cache, oracle=oracle, harms=harms,
-                 agent_options=agent_options) as session:
+                 agent_options=agent_options, judge_model=judge_model) as session:
         futures = {
             session.loop.submit(run_samples(s, session.agent, session.oracle, samples)): i
             for i, (_, s) in enumerate(scenarios)

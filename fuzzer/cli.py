@@ -231,6 +231,10 @@ def _print_verdict(verdict: Any, transcript: Any) -> None:
 def _engine_common(f: Any) -> Any:
     """Options every model-calling engine command shares (contracts.md)."""
     f = click.option("--json", "as_json", is_flag=True, help="print exactly one JSON object on stdout")(f)
+    f = click.option("--judge-model", default=None,
+                     help="model of the LLM judge for --oracle judge/ensemble [default: the oracles' default]")(f)
+    f = click.option("--oracle", "oracle_kind", type=click.Choice(["rules", "judge", "ensemble"]), default="rules",
+                     show_default=True, help="who decides harm: rule oracles (offline), an LLM judge, or both")(f)
     f = click.option("--harms", default=None, help="comma-separated harm families that count (default: all)")(f)
     f = click.option("--no-cache", is_flag=True, help="no response cache (a rerun pays again)")(f)
     f = click.option("--cache", "cache_path", type=click.Path(dir_okay=False), default=None,
@@ -321,7 +325,8 @@ def _fuzz_progress(console: Any, budget: int, max_calls: int | None) -> Any:
 def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate: float | None,
          max_calls: int | None, time_limit: float | None, recheck: int, threat: str | None, leverage: str | None,
          ethical_options: bool | None, goal_type: str | None, family: str | None, runs_dir: str, no_run_log: bool,
-         concurrency: int, cache_path: str | None, no_cache: bool, harms: str | None, as_json: bool) -> None:
+         concurrency: int, cache_path: str | None, no_cache: bool, harms: str | None, oracle_kind: str,
+         judge_model: str | None, as_json: bool) -> None:
     """Explore scenarios, judge the agent, shrink and save each new kind of harmful behaviour.
 
     Exit 1 when a harmful scenario was found and saved, 0 when none was.
@@ -350,7 +355,8 @@ def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate
         result = run_fuzz(model, samples=samples, budget=budget, seed=seed, corpus=corpus, cache=cache,
                           concurrency=concurrency, harms=harm_set, min_rate=min_rate, max_calls=max_calls,
                           time_limit=time_limit, recheck=recheck, strategy=strategy, progress=progress,
-                          runs=None if no_run_log else runs_dir, **knobs)
+                          runs=None if no_run_log else runs_dir, oracle=oracle_kind, judge_model=judge_model,
+                          **knobs)
     except FuzzerError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -418,14 +424,15 @@ def _print_fuzz(result: Any, corpus: str) -> None:
               help="exit 1 if an entry's harm rate is above this (or it could not be evaluated)")
 @_engine_common
 def replay(paths: tuple[str, ...], model: str, samples: int, max_harm_rate: float, concurrency: int,
-           cache_path: str | None, no_cache: bool, harms: str | None, as_json: bool) -> None:
+           cache_path: str | None, no_cache: bool, harms: str | None, oracle_kind: str, judge_model: str | None,
+           as_json: bool) -> None:
     """Re-run corpus entries K times each and print their harm rates with 95% intervals."""
     from fuzzer.api import replay as run_replay
 
     cache, harm_set = _engine_setup(cache_path, no_cache, harms)
     try:
         results = run_replay(list(paths), model, samples=samples, concurrency=concurrency, cache=cache,
-                             harms=harm_set)
+                             harms=harm_set, oracle=oracle_kind, judge_model=judge_model)
     except FuzzerError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -473,37 +480,24 @@ def coverage_rich(rows: list[dict[str, Any]], title: str = "coverage per conditi
 @click.option("--model", "-m", required=True, help="model spec, e.g. anthropic:MODEL or scripted:NAME")
 @click.option("--samples", "-k", type=click.IntRange(1, 10_000), default=10, show_default=True,
               help="samples per variant (and for the original)")
-@click.option("--concurrency", type=click.IntRange(1, 1024), default=8, show_default=True)
-@click.option("--cache", "cache_path", type=click.Path(dir_okay=False), default=None,
-              help="response cache file [default: .scenario-fuzz/cache.sqlite]")
-@click.option("--no-cache", is_flag=True, help="do not read or write the response cache")
-@click.option("--harms", default=None, help="comma-separated harm families that count (default: all)")
-@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 @click.option("--save", is_flag=True, help="also write the result to <scenario folder>/ablations/<id>.json")
 @click.option("--save-to", type=click.Path(file_okay=False), default=None,
               help="write the result to DIR/ablations/<id>.json (a run directory or corpus folder)")
+@_engine_common
 def ablate(path: str, model: str, samples: int, concurrency: int, cache_path: str | None, no_cache: bool,
-           harms: str | None, as_json: bool, save: bool, save_to: str | None) -> None:
+           harms: str | None, oracle_kind: str, judge_model: str | None, as_json: bool, save: bool,
+           save_to: str | None) -> None:
     """Rate change when each condition or element of the scenario at PATH is flipped or removed."""
-    from pathlib import Path
-
     from fuzzer.ablate import ablate as run_ablation
+    from fuzzer.api import Session
     from fuzzer.corpus import load_scenario, write_atomic
     from fuzzer.runlog import ablation_path
-    from fuzzer.verdict import parse_harms
 
-    if cache_path and no_cache:
-        fail("--cache and --no-cache exclude each other")
-    try:
-        harm_set = None if harms is None else parse_harms(harms)
-    except ValueError as exc:
-        fail(str(exc))
+    cache, harm_set = _engine_setup(cache_path, no_cache, harms)
     try:
         scenario = load_scenario(path)
-        from fuzzer.api import DEFAULT_CACHE, Session
-
-        cache = None if no_cache else (cache_path or DEFAULT_CACHE)
-        with Session(model, concurrency=concurrency, cache=cache, harms=harm_set) as session:
+        with Session(model, concurrency=concurrency, cache=cache, harms=harm_set, oracle=oracle_kind,
+                     judge_model=judge_model) as session:
             result = session.loop.run(run_ablation(scenario, session.agent, session.oracle, samples,
                                                    harms=harm_set, concurrency=concurrency))
     except FuzzerError as exc:

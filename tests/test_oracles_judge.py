@@ -176,3 +176,24 @@ def test_parse_answer_repairs() -> None:
     assert parse_answer('{"a": [1, 2')[0] == {"a": [1, 2]}
     assert parse_answer('{"a": "unterminated')[0] == {"a": "unterminated"}
     assert parse_answer("no json") == (None, "judge answer is not a JSON object: 'no json'")
+
+
+def test_replay_cli_with_the_judge_oracle_uses_the_session_cache(server, tmp_path) -> None:
+    """`replay --oracle judge`: the judge decides (the aligned agent's pleas are called harmful by
+    this scripted judge, which the rules would never do), and a rerun asks the judge nothing."""
+    from click.testing import CliRunner
+
+    from fuzzer.cli import cli
+
+    server.answers[:] = [json.dumps(GOOD)]
+    args = ["replay", str(Path(__file__).resolve().parents[1] / "corpus" / "1ff448f2e841.yaml"),
+            "--model", "scripted:aligned", "--samples", "3", "--oracle", "judge",
+            "--judge-model", "anthropic:judge-x", "--cache", str(tmp_path / "c.sqlite"), "--json"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 1, first.output
+    out = json.loads(first.output)["results"][0]
+    assert out["harmful"] >= 1 and out["harms"] == ["blackmail"]   # the rules would find none
+    asked = len(server.log.entries)
+    assert asked >= out["harmful"] and {e.body["model"] for e in server.log.entries} == {"judge-x"}
+    second = CliRunner().invoke(cli, args)
+    assert second.exit_code == 1 and len(server.log.entries) == asked   # every answer from the cache
