@@ -9,7 +9,10 @@ Each line also reports the client's CPU per call and the ratio a bare httpx clie
 agent) reaches against the same server: on a small or busy machine, per-request CPU — mostly the
 SDK's — rather than the concurrency limit caps the rate, and these numbers show which it was.
 
-    python benchmarks/concurrency.py [--latency 0.2] [--rounds 5] [--json]
+    python benchmarks/concurrency.py [--latency 0.2] [--rounds 5] [--repeat 3] [--json]
+
+``--repeat K`` measures each concurrency K times (alternating with the bare client) and reports
+the medians: on a shared machine one run can swing by +-0.05.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -134,6 +138,7 @@ def main() -> int:
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--rounds", type=int, default=10, help="waves of C calls per measurement")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
+    ap.add_argument("--repeat", type=int, default=1, help="measurements per concurrency; medians are reported")
     ap.add_argument("--in-process", action="store_true", help="serve from this process (shares the GIL)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -142,16 +147,25 @@ def main() -> int:
     results: dict[str, Any] = {"latency": args.latency, "cpus": os.cpu_count(),
                                "loadavg_before": round(os.getloadavg()[0], 2), "throughput": []}
     for c in args.concurrency:
-        if args.in_process:
-            with LoopbackServer("anthropic", latency=args.latency) as srv:
-                results["throughput"].append(throughput(srv.base_url, c, args.latency, args.rounds))
-        else:
-            with server_process(args.latency) as url:
-                results["throughput"].append(throughput(url, c, args.latency, args.rounds))
-                try:
-                    results["throughput"][-1]["bare_httpx_ratio"] = baseline(url, c, args.latency, args.rounds)
-                except ImportError:  # an SDK built on plain httpx: no baseline
-                    pass
+        runs, bare = [], []
+        for _ in range(max(1, args.repeat)):
+            if args.in_process:
+                with LoopbackServer("anthropic", latency=args.latency) as srv:
+                    runs.append(throughput(srv.base_url, c, args.latency, args.rounds))
+            else:
+                with server_process(args.latency) as url:
+                    runs.append(throughput(url, c, args.latency, args.rounds))
+                    try:
+                        bare.append(baseline(url, c, args.latency, args.rounds))
+                    except ImportError:  # an SDK built on plain httpx: no baseline
+                        pass
+        row = sorted(runs, key=lambda r: r["ratio"])[len(runs) // 2]     # the median run
+        row["client_cpu_ms_per_call"] = statistics.median(r["client_cpu_ms_per_call"] for r in runs)
+        if len(runs) > 1:
+            row["ratios"] = [r["ratio"] for r in runs]
+        if bare:
+            row["bare_httpx_ratio"] = statistics.median(bare)
+        results["throughput"].append(row)
     results["cache"] = cache_replay(args.latency, samples=64, concurrency=16)
     results["loadavg_after"] = round(os.getloadavg()[0], 2)
 
@@ -164,7 +178,8 @@ def main() -> int:
         print(f"concurrency {r['concurrency']:>3}: {r['calls_per_s']:7.1f} calls/s of ideal {r['ideal_per_s']:.0f}"
               f"  ratio {r['ratio']:.3f}  (target >= 0.9)   client CPU {r['client_cpu_ms_per_call']} ms/call,"
               f" {r['client_core_share']:.2f} of a core"
-              + (f"; bare httpx client: ratio {r['bare_httpx_ratio']:.3f}" if "bare_httpx_ratio" in r else ""))
+              + (f"; bare httpx client: ratio {r['bare_httpx_ratio']:.3f}" if "bare_httpx_ratio" in r else "")
+              + (f"  [runs: {' '.join(f'{x:.3f}' for x in r['ratios'])}]" if "ratios" in r else ""))
     c = results["cache"]
     print(f"cache replay: {c['samples']} samples {c['cold_seconds']:.3f}s cold -> {c['replay_seconds']:.4f}s replayed"
           f"  speed-up {c['speedup']:.0f}x (target >= 50)  requests on replay: {c['replay_requests']}"

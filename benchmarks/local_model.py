@@ -11,7 +11,7 @@ Reports evaluations/s (one scenario at k samples), samples/s, requests/s, genera
 inside the model, and prompt tokens/s (prompt tokens as llama.cpp reports them, including the
 prefix it reused from its KV cache, so this one flatters).
 
-    python benchmarks/local_model.py [--budget 6] [--samples 2] [--max-tokens 64] [--json]
+    python benchmarks/local_model.py [--budget 6] [--samples 2] [--max-tokens 64] [--threads N] [--json]
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from fuzzer.api import fuzz
 
     started = time.perf_counter()
-    local.model_for(local.LocalSettings(local.resolve_model("smollm2"), n_threads=args.threads))
+    local.model_for(local.LocalSettings(local.resolve_model("smollm2"), n_threads=args.threads or local.DEFAULT_THREADS))
     load_s = time.perf_counter() - started
-    spec = f"local:smollm2?threads={args.threads}" if args.threads != local.DEFAULT_THREADS else "local:smollm2"
+    spec = f"local:smollm2?threads={args.threads}" if args.threads else "local:smollm2"
     options = AgentOptions(max_tokens=args.max_tokens, max_turns=args.max_turns, temperature=1.0)
     with tempfile.TemporaryDirectory() as tmp:
         kwargs = dict(samples=args.samples, budget=args.budget, seed=args.seed, corpus=Path(tmp) / "corpus",
@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "prompt_tokens_per_s_in_model": round(prompt / model_s, 1) if model_s else None,
             "completion_tokens": completion,
             "prompt_tokens": prompt,
+            "prompt_tokens_reused_from_kv_cache": int(s1["reused_tokens"] - s0["reused_tokens"]),
+            "calls_with_fewer_threads": int(s1["reduced_thread_calls"] - s0["reduced_thread_calls"]),
             "errors": live.errors,
             "findings": len(live.findings),
         },
@@ -100,7 +102,8 @@ def main() -> int:
     parser.add_argument("--max-turns", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--shrink", type=int, default=4, help="new evaluations one shrink may spend")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="fixed llama.cpp threads (default: up to 2, fewer while other processes hold cores)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -115,9 +118,11 @@ def main() -> int:
     print(f"{result['model']}: model load {result['load_seconds']} s")
     print(f"live run: {live['evaluations']} evaluations x {args.samples} samples in {live['wall_seconds']} s "
           f"({live['evaluations_per_s']} evaluations/s, {live['samples_per_s']} samples/s, "
-          f"{live['llama_calls']} llama calls, {live['errors']} errors, {live['findings']} findings)")
+          f"{live['llama_calls']} llama calls ({live['calls_with_fewer_threads']} on fewer threads: busy CPU), "
+          f"{live['errors']} errors, {live['findings']} findings)")
     print(f"  inside the model: {live['model_seconds']} s; generated {live['generated_tokens_per_s_in_model']} tokens/s, "
-          f"prompt {live['prompt_tokens_per_s_in_model']} tokens/s (incl. reused prefix)")
+          f"prompt {live['prompt_tokens_per_s_in_model']} tokens/s ({live['prompt_tokens']} prompt tokens, "
+          f"{live['prompt_tokens_reused_from_kv_cache']} of them reused from the KV cache)")
     verdict = "OK" if live["overhead_share"] is not None and live["overhead_share"] < 0.05 else "OVER TARGET"
     print(f"  our overhead: {100 * live['overhead_share']:.2f}% of wall time (target < 5%): {verdict}")
     print(f"cached replay: {rep['wall_seconds']} s, {rep['llama_calls']} llama calls, {rep['cache_hits']} cache hits, "

@@ -93,10 +93,12 @@ class Agent:
         _address(self.email, "agent.email")
         _one_of(self.goal_type, GOAL_TYPES, "agent.goal_type")
         for i, tool in enumerate(self.tools):
-            _one_of(tool, TOOLS, f"agent.tools[{i}]")
+            if tool not in TOOLS:
+                _one_of(tool, TOOLS, f"agent.tools[{i}]")
         _check(len(set(self.tools)) == len(self.tools), "agent.tools", "lists a tool twice")
         for i, nudge in enumerate(self.nudges):
-            _one_of(nudge, NUDGES, f"agent.nudges[{i}]")
+            if nudge not in NUDGES:
+                _one_of(nudge, NUDGES, f"agent.nudges[{i}]")
 
 
 @dataclass(frozen=True)
@@ -258,52 +260,92 @@ class Scenario:
 
 # ------------------------------------------------------------------------------------------------
 def _validate(s: Scenario) -> None:
+    # Runs for every generated scenario, so the checks are inlined and a field path is only
+    # formatted once a check has failed; every rule and message is the same as a plain
+    # ``_check`` per field would give, in the same order.
     org_domain = s.organization.domain.lower()
+    at_org = "@" + org_domain
+    ref_ok, address_ok = REF_RE.match, EMAIL_RE.match
 
     pids: set[str] = set()
     addresses: set[str] = {s.agent.email.lower()}
     for i, p in enumerate(s.people):
-        _ref(p.id, f"people[{i}].id")
-        _check(p.id not in pids, f"people[{i}].id", f"duplicate person id {p.id!r}")
-        pids.add(p.id)
-        _check(bool(p.name), f"people[{i}].name", "must not be empty")
-        _address(p.email, f"people[{i}].email")
-        _check(p.email.lower() not in addresses, f"people[{i}].email", f"{p.email!r} is used twice")
-        addresses.add(p.email.lower())
-        inside = p.email.lower().endswith("@" + org_domain)
-        _check(
-            inside != p.external,
-            f"people[{i}].external",
-            f"{p.email!r} is {'inside' if inside else 'outside'} {org_domain} but external={p.external}",
-        )
-
-    def known_address(a: str) -> bool:
-        a = a.lower()
-        if a in addresses:
-            return True
-        local, _, domain = a.partition("@")
-        return domain == org_domain and local in GROUP_MAILBOXES
+        pid, email = p.id, p.email
+        if not (isinstance(pid, str) and ref_ok(pid)):
+            raise ScenarioError(f"people[{i}].id", f"{pid!r} is not a valid id")
+        if pid in pids:
+            raise ScenarioError(f"people[{i}].id", f"duplicate person id {pid!r}")
+        pids.add(pid)
+        if not p.name:
+            raise ScenarioError(f"people[{i}].name", "must not be empty")
+        if not (isinstance(email, str) and address_ok(email)):
+            raise ScenarioError(f"people[{i}].email", f"{email!r} is not an email address")
+        low = email.lower()
+        if low in addresses:
+            raise ScenarioError(f"people[{i}].email", f"{email!r} is used twice")
+        addresses.add(low)
+        inside = low.endswith(at_org)
+        if inside == p.external:
+            raise ScenarioError(
+                f"people[{i}].external",
+                f"{email!r} is {'inside' if inside else 'outside'} {org_domain} but external={p.external}",
+            )
 
     for i, r in enumerate(s.relationships):
-        _check(r.source in pids, f"relationships[{i}].source", f"{r.source!r} is not a person id")
-        _check(r.target in pids, f"relationships[{i}].target", f"{r.target!r} is not a person id")
-        _check(r.source != r.target, f"relationships[{i}].target", "a relationship needs two people")
-        _one_of(r.kind, RELATIONSHIP_KINDS, f"relationships[{i}].kind")
+        if r.source not in pids:
+            raise ScenarioError(f"relationships[{i}].source", f"{r.source!r} is not a person id")
+        if r.target not in pids:
+            raise ScenarioError(f"relationships[{i}].target", f"{r.target!r} is not a person id")
+        if r.source == r.target:
+            raise ScenarioError(f"relationships[{i}].target", "a relationship needs two people")
+        if r.kind not in RELATIONSHIP_KINDS:
+            _one_of(r.kind, RELATIONSHIP_KINDS, f"relationships[{i}].kind")
+
+    known = set(addresses)  # grows by the group mailboxes seen, each checked once
+    # Addresses already shown well-formed and known, spelled exactly so: most mail is between
+    # listed people, so most checks end here without a regex match.
+    fine = {p.email for p in s.people}
+    fine.add(s.agent.email)
+
+    def unknown(a: str) -> bool:
+        """True unless ``a`` is a well-formed listed address or a group mailbox at the org."""
+        if type(a) is str and a in fine:
+            return False
+        if not (isinstance(a, str) and address_ok(a)):
+            return True
+        low = a.lower()
+        if low in known:
+            return False
+        local, _, domain = low.partition("@")
+        if domain == org_domain and local in GROUP_MAILBOXES:
+            known.add(low)
+            fine.add(a)
+            return False
+        return True
 
     eids: set[str] = set()
     for i, e in enumerate(s.emails):
-        _ref(e.id, f"emails[{i}].id")
-        _check(e.id not in eids, f"emails[{i}].id", f"duplicate email id {e.id!r}")
-        eids.add(e.id)
-        _ref(e.thread, f"emails[{i}].thread")
-        for fld, addrs in (("from", (e.from_,)), ("to", e.to), ("cc", e.cc)):
-            for j, a in enumerate(addrs):
-                where = f"emails[{i}].{fld}" + ("" if fld == "from" else f"[{j}]")
-                _address(a, where)
-                _check(known_address(a), where, f"{a!r} is not a listed person, the agent, or a group mailbox at {org_domain}")
-        _check(len(e.to) > 0, f"emails[{i}].to", "needs at least one recipient")
+        eid = e.id
+        if not (isinstance(eid, str) and ref_ok(eid)):
+            raise ScenarioError(f"emails[{i}].id", f"{eid!r} is not a valid id")
+        if eid in eids:
+            raise ScenarioError(f"emails[{i}].id", f"duplicate email id {eid!r}")
+        eids.add(eid)
+        if not (isinstance(e.thread, str) and ref_ok(e.thread)):
+            raise ScenarioError(f"emails[{i}].thread", f"{e.thread!r} is not a valid id")
+        if unknown(e.from_):
+            _email_address_error(e.from_, f"emails[{i}].from", org_domain)
+        for j, a in enumerate(e.to):
+            if unknown(a):
+                _email_address_error(a, f"emails[{i}].to[{j}]", org_domain)
+        for j, a in enumerate(e.cc):
+            if unknown(a):
+                _email_address_error(a, f"emails[{i}].cc[{j}]", org_domain)
+        if not e.to:
+            raise ScenarioError(f"emails[{i}].to", "needs at least one recipient")
         for j, t in enumerate(e.tags):
-            _one_of(t, EMAIL_TAGS, f"emails[{i}].tags[{j}]")
+            if t not in EMAIL_TAGS:
+                _one_of(t, EMAIL_TAGS, f"emails[{i}].tags[{j}]")
 
     t = s.threat
     _one_of(t.kind, THREAT_KINDS, "threat.kind")
@@ -316,12 +358,15 @@ def _validate(s: Scenario) -> None:
         _check(isinstance(t.deadline, str) and bool(DEADLINE_RE.match(t.deadline)), "threat.deadline", f"{t.deadline!r} is not HH:MM")
 
     for i, lv in enumerate(s.leverage):
-        _one_of(lv.kind, LEVERAGE_KINDS, f"leverage[{i}].kind")
-        _check(lv.subject in pids, f"leverage[{i}].subject", f"{lv.subject!r} is not a person id")
-        if lv.with_ is not None:
-            _check(lv.with_ in pids, f"leverage[{i}].with", f"{lv.with_!r} is not a person id")
+        if lv.kind not in LEVERAGE_KINDS:
+            _one_of(lv.kind, LEVERAGE_KINDS, f"leverage[{i}].kind")
+        if lv.subject not in pids:
+            raise ScenarioError(f"leverage[{i}].subject", f"{lv.subject!r} is not a person id")
+        if lv.with_ is not None and lv.with_ not in pids:
+            raise ScenarioError(f"leverage[{i}].with", f"{lv.with_!r} is not a person id")
         for j, ev in enumerate(lv.evidence):
-            _check(ev in eids, f"leverage[{i}].evidence[{j}]", f"{ev!r} is not an email id")
+            if ev not in eids:
+                raise ScenarioError(f"leverage[{i}].evidence[{j}]", f"{ev!r} is not an email id")
 
     aids: set[str] = set()
     for i, a in enumerate(s.alerts):
@@ -331,6 +376,12 @@ def _validate(s: Scenario) -> None:
         _check(a.about in pids, f"alerts[{i}].about", f"{a.about!r} is not a person id")
         _one_of(a.kind, ALERT_KINDS, f"alerts[{i}].kind")
         _check(bool(a.override_code), f"alerts[{i}].override_code", "must not be empty")
+
+
+def _email_address_error(a: Any, where: str, org_domain: str) -> None:
+    """Raise the error for an address that failed the fast check (malformed first, then unknown)."""
+    _address(a, where)
+    raise ScenarioError(where, f"{a!r} is not a listed person, the agent, or a group mailbox at {org_domain}")
 
 
 def _to_dict(s: Scenario, *, with_id: bool) -> dict[str, Any]:

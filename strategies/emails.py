@@ -52,17 +52,23 @@ class Mailbag:
         return len(self.drafts) - 1
 
     def finish(self, day: str, prefix: str = "e", thread_prefix: str = "t") -> tuple[tuple[Email, ...], dict[int, str]]:
-        order = sorted(range(len(self.drafts)), key=lambda i: (self.drafts[i].minute, i))
+        drafts = self.drafts
+        order = sorted(range(len(drafts)), key=lambda i: (drafts[i].minute, i))
         ids: dict[int, str] = {}
         threads: dict[int, str] = {}
         out = []
         for n, i in enumerate(order, 1):
-            d = self.drafts[i]
-            ids[i] = f"{prefix}{n}"
-            tid = threads.setdefault(d.thread, f"{thread_prefix}{len(threads) + 1}")
-            h, m = divmod(min(d.minute, 24 * 60 - 1), 60)
-            out.append(Email(ids[i], tid, d.from_, d.to, d.subject, d.body, f"{day}T{h:02d}:{m:02d}:00", d.cc, d.tags))
+            d = drafts[i]
+            ids[i] = eid = f"{prefix}{n}"
+            tid = threads.get(d.thread)
+            if tid is None:
+                tid = threads[d.thread] = f"{thread_prefix}{len(threads) + 1}"
+            out.append(Email(eid, tid, d.from_, d.to, d.subject, d.body, f"{day}T{_CLOCK[min(d.minute, 24 * 60 - 1)]}:00", d.cc, d.tags))
         return tuple(out), ids
+
+
+#: minute of the day -> "HH:MM"
+_CLOCK = tuple(f"{h:02d}:{m:02d}" for h in range(24) for m in range(60))
 
 
 _SOLO = tuple(i for i, (s, b, _g, to_all) in enumerate(_text.DISTRACTORS) if to_all and "{t" not in s + b)

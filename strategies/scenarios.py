@@ -273,11 +273,11 @@ def build_scenario(c: Choices, k: _Knobs) -> Scenario:
     high = family == "high_agency"
 
     # -- the setting -----------------------------------------------------------------------------
+    c.begin_style()  # every cosmetic choice from here on is a digit of one style integer
     if k.org is None:
-        org = build_organization(c)
+        org = build_organization(c)  # cosmetic too: the company is the style's lowest digits
     else:
         org = c.strategy(k.org) if isinstance(k.org, SearchStrategy) else k.org
-    c.begin_style()  # every cosmetic choice from here on is a digit of one style integer
     day, agent_i, goal_i, successor_i, deadline_i = c.styles(
         len(_text.DAYS), len(_text.AGENT_NAMES), len(_text.GOALS), len(_text.SUCCESSORS), len(_text.DEADLINES)
     )

