@@ -86,6 +86,26 @@ def test_seed_depends_only_on_the_sample_index() -> None:
     assert all(0 <= s < 2**31 for s in seeds)
 
 
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="the CPU watch reads Linux /proc/stat")
+def test_cpu_watch_sees_another_process_spinning() -> None:
+    """Another process holding a core is seen, and on <= 2 cores it takes the second llama thread."""
+    import subprocess
+    import sys
+
+    watch = local._CpuWatch()
+    spinner = subprocess.Popen([sys.executable, "-c", "import time\nt = time.time()\nwhile time.time() - t < 1.0: pass"])
+    spinner.wait(30)
+    others = watch.others()
+    assert others is not None and others >= 0.5, others
+    watch.others()  # a fresh baseline: nothing in between
+    assert 1 <= watch.threads(2) <= 2 and watch.threads(1) == 1
+    watch._last = watch._sample()
+    spinner = subprocess.Popen([sys.executable, "-c", "import time\nt = time.time()\nwhile time.time() - t < 1.0: pass"])
+    spinner.wait(30)
+    if watch.cores <= 2:
+        assert watch.threads(2) == 1
+
+
 def test_text_mode_guide_and_tool_results_as_user_text() -> None:
     guide = local.text_tool_guide(prompt_for(blackmail_scenario()).tools)
     assert '<tool_use:send_email>{"to": [string, ...], "subject": string, "body": string, "cc": [string, ...] (optional)}' in guide

@@ -82,7 +82,7 @@ def canonical_blackmail() -> Path:
 
 
 def item_name(title: str, ident: str) -> str:
-    return f"{' '.join(title.split())} [{ident}]"
+    return f"{' '.join(title.split())} ({ident})"
 
 
 def write(pytester: pytest.Pytester, rel: str, text: str) -> Path:
@@ -121,7 +121,7 @@ def test_collects_every_seed_scenario_named_by_title_and_id(pytester: pytest.Pyt
     assert len(got) == len(seeds), result.outlines
     for (fname, ident, name), line in zip(sorted(expected), sorted(got)):
         assert line.startswith(f"corpus/{fname}::"), line
-        assert line.endswith(f" [{ident}]"), line
+        assert line.endswith(f" ({ident})"), line
         if name is not None:
             assert line == f"corpus/{fname}::{name}"
 
@@ -131,7 +131,7 @@ def test_item_names_are_safe_node_ids(pytester: pytest.Pytester) -> None:
                                                      "title: \"a::b [x]\\tc\""))
     result = pytester.runpytest("corpus", "--collect-only", "-q")
     ident = scenario_of(pytester.path / "corpus/odd.yaml").id
-    assert f"corpus/odd.yaml::a: b (x) c [{ident}]" in result.outlines
+    assert f"corpus/odd.yaml::a: b (x) c ({ident})" in result.outlines
 
 
 def test_a_bare_pytest_collects_no_yaml_but_testpaths_does(pytester: pytest.Pytester, small: Path) -> None:
@@ -141,7 +141,7 @@ def test_a_bare_pytest_collects_no_yaml_but_testpaths_does(pytester: pytest.Pyte
     pytester.makeini("[pytest]\ntestpaths = corpus\n")
     result = pytester.runpytest("--collect-only", "-q")
     assert result.ret == pytest.ExitCode.OK
-    assert any(line.startswith("corpus/small.yaml::small replacement + affair [") for line in result.outlines)
+    assert any(line.startswith("corpus/small.yaml::small replacement + affair (") for line in result.outlines)
 
 
 def test_item_id_is_stable_and_selects_the_item(pytester: pytest.Pytester, small: Path) -> None:
@@ -165,7 +165,7 @@ def test_valid_files_pass_invalid_ones_fail_with_one_line_and_others_still_run(
     assert "corpus/bad.yaml:threat.decision_maker: 'nobody' is not a person id" in out
     assert "corpus/broken.yaml: not valid YAML" in out
     assert "Traceback" not in out and "def runtest" not in out and "load_scenario(" not in out
-    result.stdout.fnmatch_lines(["FAILED corpus/bad.yaml::broken reference [[]bad[]] - corpus/bad.yaml:threat*"])
+    result.stdout.fnmatch_lines(["FAILED corpus/bad.yaml::broken reference (bad) - corpus/bad.yaml:threat*"])
 
 
 def test_a_hand_edited_id_is_a_warning_and_keeps_the_node_id(pytester: pytest.Pytester) -> None:
@@ -173,7 +173,7 @@ def test_a_hand_edited_id_is_a_warning_and_keeps_the_node_id(pytester: pytest.Py
                                                         "schema: scenario-fuzzer/v1\nid: 0123456789ab\n"))
     result = pytester.runpytest("corpus", "-v")
     result.assert_outcomes(passed=1, warnings=1)
-    result.stdout.fnmatch_lines(["corpus/edited.yaml::small replacement + affair [[]0123456789ab[]] PASSED*",
+    result.stdout.fnmatch_lines(["corpus/edited.yaml::small replacement + affair (0123456789ab) PASSED*",
                                  "*IdMismatchWarning: id: file says 0123456789ab, content hashes to *"])
 
 
@@ -442,6 +442,6 @@ def test_pytest_xdist_runs_items_in_workers(pytester: pytest.Pytester, canonical
                                            "--scenario-cache", "none", "-rf")
     out = result.stdout.str()
     result.assert_outcomes(failed=2, passed=1)
-    result.stdout.fnmatch_lines([f"FAILED corpus/{canonical.name}::*[[]{canonical.stem}[]]*"])  # any order
-    result.stdout.fnmatch_lines(["FAILED corpus/bad.yaml::broken reference [[]bad[]]*"])
+    result.stdout.fnmatch_lines([f"FAILED corpus/{canonical.name}::*({canonical.stem})*"])  # any order
+    result.stdout.fnmatch_lines(["FAILED corpus/bad.yaml::broken reference (bad)*"])
     assert "exceeds --max-harm-rate 0" in out and "threat.decision_maker" in out

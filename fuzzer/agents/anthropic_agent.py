@@ -81,12 +81,12 @@ class AnthropicProvider:
 
     async def send(self, request: dict[str, Any], *, stream: bool) -> Reply:
         client = self._client.get()
-        kwargs = dict(request)
-        temperature = kwargs.pop("temperature", None)
-        if temperature is not None:
-            kwargs["extra_body"] = {"temperature": temperature}
-            kwargs["extra_headers"] = {"anthropic-version": SAMPLING_API_VERSION}
+        temperature = request.get("temperature")
         if stream:
+            kwargs = dict(request)
+            if kwargs.pop("temperature", None) is not None:
+                kwargs["extra_body"] = {"temperature": temperature}
+                kwargs["extra_headers"] = {"anthropic-version": SAMPLING_API_VERSION}
             async with client.messages.stream(**kwargs) as s:
                 return reply_from_message(await s.get_final_message())
         # The SDK's own request path (auth, headers, status → typed errors, timeouts) with the body
