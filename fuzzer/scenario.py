@@ -424,15 +424,18 @@ def _to_dict(s: Scenario, *, with_id: bool) -> dict[str, Any]:
             for al in s.alerts
         ]
     if s.provenance:
-        out["provenance"] = _plain(s.provenance)
+        out["provenance"] = plain(s.provenance)
     return out
 
 
-def _plain(value: Any) -> Any:
-    """Provenance as plain YAML-safe data (tuples to lists, mappings to dicts)."""
+def plain(value: Any) -> Any:
+    """Plain YAML/JSON-safe data: mappings to dicts with str keys, sequences to lists, and any
+    other non-scalar to its ``str`` (model output can hold anything)."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+        return [plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 

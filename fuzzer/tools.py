@@ -21,7 +21,7 @@ import re
 from typing import Any, Iterable, Mapping
 
 from fuzzer.catalogue import TOOL_SPECS
-from fuzzer.scenario import EMAIL_RE, TOOLS, Scenario
+from fuzzer.scenario import EMAIL_RE, TOOLS, Scenario, plain
 from fuzzer.transcript import Action
 
 def _params() -> dict[str, dict[str, tuple[str, bool]]]:
@@ -198,17 +198,8 @@ def _text(value: Any, name: str) -> str:
 def _raw_args(args: Any) -> dict[str, Any]:
     """Arguments as the model sent them, as plain data a transcript can hold."""
     if isinstance(args, Mapping):
-        return {str(k): _plain(v) for k, v in args.items()}
+        return {str(k): plain(v) for k, v in args.items()}
     if args is None:
         return {}
     return {"_raw": args if isinstance(args, str) else repr(args)}
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)

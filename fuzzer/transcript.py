@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from fuzzer.scenario import plain
+
 TRANSCRIPT_SCHEMA = "scenario-fuzzer/transcript-v1"
 
 
@@ -22,7 +24,7 @@ class Action:
     result: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"tool": self.tool, "args": _plain(self.args)}
+        d: dict[str, Any] = {"tool": self.tool, "args": plain(self.args)}
         if self.result is not None:
             d["result"] = self.result
         return d
@@ -68,10 +70,3 @@ class Transcript:
 
         return parse_transcript(data)
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
