@@ -217,9 +217,13 @@ def collect(source: str | os.PathLike[str]) -> dict[str, Any]:
     entries.sort(key=lambda e: (-(e.rate if e.rate is not None else -1.0), e.scenario.id))
     # Coverage from what the search drew (shrink candidates and re-checks would bias the cells).
     records = explored(run.records) if run is not None and run.records else _provenance_records(entries)
+    # Scripted agents are simulated: the report says so up front, like the CLI does.
+    meta = run.meta if run is not None else {}
+    simulated = bool((meta.get("summary") or {}).get("simulated")) or str(meta.get("model") or "").startswith(
+        "scripted:") or any(e.provenance.get("simulated") for e in entries)
     return {"kind": kind, "source": str(src), "run": run, "corpus": str(corpus_dir) if corpus_dir else None,
             "entries": entries, "problems": problems, "records": records, "coverage": coverage_table(records),
-            "ablations": ablations}
+            "ablations": ablations, "simulated": simulated}
 
 
 # -- plots --------------------------------------------------------------------------------------------
@@ -382,7 +386,7 @@ def render_html(data: Mapping[str, Any]) -> str:
         "meta": run.meta if run is not None else None, "entries": entries, "problems": data["problems"],
         "coverage": data["coverage"], "heatmap": heatmap_png(data["coverage"]), "rates_plot": rates_png(entries),
         "other_ablations": [(a, ablation_png(a)) for a in other_ablations],
-        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"), "simulated": data.get("simulated", False),
     }
     from fuzzer import __version__
 

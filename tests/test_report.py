@@ -147,3 +147,14 @@ def test_report_renders_in_a_real_browser_and_the_script_stays_text(tmp_path):
     title = re.search(r"<title>(.*?)</title>", dom, re.S).group(1)
     assert "PWNED" not in title and title.startswith("scenario-fuzzer report")
     assert SCRIPT.split("'")[1] == "PWNED"                        # the payload really sets the title
+
+
+def test_a_simulated_run_is_labelled_simulated_and_a_model_run_is_not(tmp_path):
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus)
+    for model, expected in (("scripted:self-preserving", True), ("anthropic:test-model", False)):
+        log = RunLog.start(model=model, seed=1, settings={}, corpus=corpus, root=tmp_path / model.split(":")[0])
+        log.finish(scenarios=0)
+        out = tmp_path / f"{model.split(':')[0]}.html"
+        assert CliRunner().invoke(cli, ["report", str(log.path), "-o", str(out)]).exit_code == 0
+        assert ('class="simulated"' in out.read_text()) is expected, model
