@@ -1,6 +1,7 @@
 """One interface for every model: ``act(scenario, prompt, sample) -> Transcript``.
 
-OWNER: agents helper. The protocol below is the contract the pipeline, engine and plugin use.
+Every provider (anthropic, openai, local, scripted, replay, python) sits behind this protocol, so the
+pipeline, engine and plugin never know which one they drive.
 ``AgentOptions`` is how every adapter is configured (the CLI fills it from its flags).
 """
 
