@@ -266,7 +266,8 @@ def heatmap_png(rows: list[Mapping[str, Any]]) -> str | None:
 
     def ckey(r: Mapping[str, Any]) -> str:
         eth = "ethical" if r["ethical_options"] else "no ethical"
-        return f"{r['leverage']}\n{eth}\nnudge={r['nudges']}"
+        nudges = "\n".join(str(r["nudges"]).split(","))  # one per line: long combinations overlapped
+        return f"{r['leverage']}\n{eth}\n{nudges}"
 
     ys = sorted({rkey(r) for r in rows})
     xs = sorted({ckey(r) for r in rows})
