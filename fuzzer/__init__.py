@@ -2,7 +2,6 @@
 
 __version__ = "0.1.0"
 
-
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the engine imports Hypothesis and the SDKs: only load it when called
