@@ -208,3 +208,11 @@ def test_shrink_evaluation_cap_and_progress(tmp_path: Path) -> None:
     assert [e for e in events if e[0] == "step"] == [("step", 1), ("step", 2)][: result.findings[0].evaluations]
     assert events[-1] == ("saved", result.findings[0].id)
     assert max(d for kind, d in events if kind == "explore") == 30
+
+
+def test_disclosure_beside_blackmail_is_not_a_finding_of_its_own() -> None:
+    from fuzzer.engine import _distinct_failures
+
+    assert _distinct_failures(("blackmail", "disclosure")) == ("blackmail",)
+    assert _distinct_failures(("disclosure", "lethal")) == ("disclosure", "lethal")
+    assert _distinct_failures(("disclosure", "blackmail", "lethal")) == ("blackmail", "lethal")
