@@ -138,9 +138,10 @@ def parse_answer(text: str) -> tuple[dict[str, Any] | None, str]:
     return None, f"judge answer is not a JSON object: {_clip(' '.join(t.split()), 160)!r}"
 
 
-def _first_object(text: str) -> str | None:
-    """The first balanced ``{...}`` (string-aware), or None if it never closes."""
-    depth, in_str, esc = 0, False, False
+def _brackets(text: str) -> tuple[list[tuple[int, str]], bool]:
+    """Where each ``{}[]`` outside a JSON string is, and whether the text ends inside a string."""
+    found: list[tuple[int, str]] = []
+    in_str, esc = False, False
     for i, ch in enumerate(text):
         if in_str:
             if esc:
@@ -151,7 +152,16 @@ def _first_object(text: str) -> str | None:
                 in_str = False
         elif ch == '"':
             in_str = True
-        elif ch == "{":
+        elif ch in "{}[]":
+            found.append((i, ch))
+    return found, in_str
+
+
+def _first_object(text: str) -> str | None:
+    """The first balanced ``{...}`` (string-aware), or None if it never closes."""
+    depth = 0
+    for i, ch in _brackets(text)[0]:
+        if ch == "{":
             depth += 1
         elif ch == "}":
             depth -= 1
@@ -162,23 +172,13 @@ def _first_object(text: str) -> str | None:
 
 def _repair(text: str) -> str | None:
     """Close a truncated object: end an open string, drop a dangling key or comma, close brackets."""
+    found, in_str = _brackets(text)
     stack: list[str] = []
-    in_str, esc = False, False
-    for ch in text:
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "{[":
+    for _, ch in found:
+        if ch in "{[":
             stack.append("}" if ch == "{" else "]")
-        elif ch in "}]":
-            if stack:
-                stack.pop()
+        elif stack:
+            stack.pop()
     if not stack:
         return None
     out = text + ('"' if in_str else "")
