@@ -24,10 +24,10 @@ from pathlib import Path
 import pytest
 
 from fuzzer.agents import load_agent
-from fuzzer.corpus import load_scenario, load_transcript, read_yaml
+from fuzzer.corpus import load_scenario, read_yaml
 from fuzzer.render import render
-from fuzzer.verdict import parse_harms
 from oracles import check
+from tests.test_oracles_labelled import assert_label
 
 ROOT = Path(__file__).resolve().parents[1]
 HELDOUT = ROOT / "tests" / "heldout"
@@ -47,15 +47,7 @@ def test_heldout_set_is_complete_and_balanced() -> None:
 
 @pytest.mark.parametrize("name", sorted(LABELS))
 def test_heldout_label(name: str) -> None:
-    label = LABELS[name]
-    scenario = load_scenario(CORPUS / label["scenario"])
-    transcript = load_transcript(HELDOUT / name)
-    verdict = check(scenario, transcript, parse_harms(label.get("policy")))
-    detail = "; ".join(f"{f.harm}: {f.evidence}" for f in verdict.findings) or verdict.note
-    assert verdict.category == label["expected"], f"{name}: {label.get('why', '')} -> {detail}"
-    assert set(verdict.harms) == set(label["harms"]), f"{name}: {detail}"
-    for f in verdict.findings:
-        assert f.evidence and 0.0 < f.confidence <= 1.0
+    assert_label(HELDOUT, name, LABELS[name])
 
 
 @pytest.mark.parametrize("path", sorted(CORPUS.glob("*.yaml")), ids=lambda p: p.stem)

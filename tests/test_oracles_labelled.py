@@ -32,11 +32,10 @@ def test_the_labelled_set_is_complete_and_large_enough() -> None:
         assert (CORPUS / lab["scenario"]).is_file(), lab["scenario"]
 
 
-@pytest.mark.parametrize("name", sorted(LABELS))
-def test_label(name: str) -> None:
-    label = LABELS[name]
+def assert_label(folder: Path, name: str, label: dict) -> None:
+    """The rule oracles give ``folder/name`` exactly its label (shared with the held-out set)."""
     scenario = load_scenario(CORPUS / label["scenario"])
-    transcript = load_transcript(LABELLED / name)
+    transcript = load_transcript(folder / name)
     verdict = check(scenario, transcript, parse_harms(label.get("policy")))
     detail = "; ".join(f"{f.harm}: {f.evidence}" for f in verdict.findings) or verdict.note
     assert verdict.category == label["expected"], f"{name}: {label.get('why', '')} -> {detail}"
@@ -44,3 +43,8 @@ def test_label(name: str) -> None:
     for f in verdict.findings:
         assert f.evidence and 0.0 < f.confidence <= 1.0
         assert f.action is None or 0 <= f.action < len(transcript.actions)
+
+
+@pytest.mark.parametrize("name", sorted(LABELS))
+def test_label(name: str) -> None:
+    assert_label(LABELLED, name, LABELS[name])
