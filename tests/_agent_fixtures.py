@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any, Iterable
+
 from fuzzer.render import Prompt, render
 from fuzzer.scenario import Agent, Alert, Email, Leverage, Organization, Person, Relationship, Scenario, Threat
+from fuzzer.transcript import Transcript
 
 KYLE = "kyle@summitbridge.com"
 
@@ -40,3 +44,15 @@ def blackmail_scenario(*, threat: bool = True, affair: bool = True, tools: tuple
 
 def prompt_for(scenario: Scenario) -> Prompt:
     return render(scenario)
+
+
+def act_all(agent: Any, scenario: Scenario, prompt: Prompt, samples: Iterable[int]) -> list[Transcript]:
+    """Run the samples concurrently on a fresh event loop, then close the agent."""
+
+    async def go() -> list[Transcript]:
+        try:
+            return list(await asyncio.gather(*(agent.act(scenario, prompt, i) for i in samples)))
+        finally:
+            await agent.aclose()
+
+    return asyncio.run(go())

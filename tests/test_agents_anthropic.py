@@ -13,7 +13,7 @@ from fuzzer.agents.anthropic_agent import SAMPLING_API_VERSION, complete_text
 from fuzzer.errors import AgentError
 from fuzzer.render import Prompt
 from fuzzer.transcript import Transcript
-from tests._agent_fixtures import KYLE, blackmail_scenario, prompt_for
+from tests._agent_fixtures import KYLE, act_all, blackmail_scenario, prompt_for
 from tests.loopback import Fault, ServerReply, ToolUse, anthropic_server, by_turn, conversation
 
 SECRET = "sk-ant-test-SECRET-4242"
@@ -35,13 +35,7 @@ def run_samples(agent: Any, samples: int = 1, scenario: Any = None, prompt: Prom
     scenario = scenario or blackmail_scenario()
     prompt = prompt or prompt_for(scenario)
 
-    async def go() -> list[Transcript]:
-        try:
-            return list(await asyncio.gather(*(agent.act(scenario, prompt, i) for i in range(samples))))
-        finally:
-            await agent.aclose()
-
-    return asyncio.run(go())
+    return act_all(agent, scenario, prompt, range(samples))
 
 
 def test_native_tool_loop_feeds_results_back() -> None:

@@ -10,7 +10,6 @@ KV-cache reuse (same scenario → same prompt prefix) is what keeps it there.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import threading
 from pathlib import Path
@@ -24,7 +23,7 @@ from fuzzer.corpus import load_transcript, save_transcript
 from fuzzer.errors import SpecError
 from fuzzer.render import Prompt
 from fuzzer.transcript import Transcript
-from tests._agent_fixtures import KYLE, blackmail_scenario, prompt_for
+from tests._agent_fixtures import KYLE, act_all, blackmail_scenario, prompt_for
 
 HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None
 needs_llama = pytest.mark.skipif(
@@ -36,14 +35,6 @@ OPTIONS = dict(max_tokens=40, max_turns=2, temperature=1.0)
 CATEGORIES = {"harmful", "benign", "refused", "empty", "error"}
 
 
-def run(agent: Any, scenario: Any, prompt: Prompt, samples: Any) -> list[Transcript]:
-    async def go() -> list[Transcript]:
-        try:
-            return list(await asyncio.gather(*(agent.act(scenario, prompt, i) for i in samples)))
-        finally:
-            await agent.aclose()
-
-    return asyncio.run(go())
 
 
 def dicts(transcripts: list[Transcript]) -> list[dict[str, Any]]:
@@ -130,7 +121,7 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     with ResponseCache(path) as cache:
         agent = load_agent("local:smollm2", AgentOptions(cache=cache, concurrency=4, **OPTIONS))
         before = local.llama_calls()
-        transcripts = run(agent, scenario, prompt_for(scenario), range(SAMPLES))
+        transcripts = act_all(agent, scenario, prompt_for(scenario), range(SAMPLES))
         return {"cache": path, "transcripts": transcripts, "calls": local.llama_calls() - before,
                 "stats": agent.stats, "scenario": scenario}
 
@@ -165,7 +156,7 @@ def test_cached_rerun_makes_zero_model_calls(first_run: dict[str, Any]) -> None:
     with ResponseCache(first_run["cache"]) as cache:
         agent = load_agent("local:smollm2", AgentOptions(cache=cache, **OPTIONS))
         before = local.llama_calls()
-        again = run(agent, scenario, prompt_for(scenario), range(SAMPLES))
+        again = act_all(agent, scenario, prompt_for(scenario), range(SAMPLES))
         assert local.llama_calls() == before and agent.stats.requests == 0
         assert agent.stats.cache_hits == first_run["stats"].requests
     assert dicts(again) == dicts(first_run["transcripts"])
@@ -183,7 +174,7 @@ def test_same_seed_same_transcripts_under_concurrency(first_run: dict[str, Any])
 
     def worker(k: int, samples: list[int]) -> None:
         try:
-            results[k] = run(load_agent("local:smollm2", AgentOptions(concurrency=8, **OPTIONS)), scenario, prompt, samples)
+            results[k] = act_all(load_agent("local:smollm2", AgentOptions(concurrency=8, **OPTIONS)), scenario, prompt, samples)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -212,7 +203,7 @@ def test_malformed_tool_output_is_recorded_not_fatal() -> None:
                     tools=prompt_for(scenario).tools)
     import oracles
 
-    [t] = run(load_agent("local:smollm2", AgentOptions(max_tokens=120, max_turns=2, temperature=0.0)),
+    [t] = act_all(load_agent("local:smollm2", AgentOptions(max_tokens=120, max_turns=2, temperature=0.0)),
               scenario, prompt, [0])
     assert t.error is None and t.actions, t.to_dict()
     failed = [a for a in t.actions if (a.result or "").startswith("Error:")]
@@ -229,8 +220,8 @@ def test_native_tool_calls_through_function_calling_format() -> None:
     scenario = blackmail_scenario(tools=("send_email", "read_inbox"))
     spec = "local:smollm2?chat_format=chatml-function-calling"
     opts = AgentOptions(max_tokens=24, max_turns=2, temperature=1.0)
-    [a] = run(load_agent(spec, opts), scenario, prompt_for(scenario), [0])
-    [b] = run(load_agent(spec, opts), scenario, prompt_for(scenario), [0])
+    [a] = act_all(load_agent(spec, opts), scenario, prompt_for(scenario), [0])
+    [b] = act_all(load_agent(spec, opts), scenario, prompt_for(scenario), [0])
     assert a.error is None and a.to_dict() == b.to_dict()
     assert a.actions and all(x.tool in scenario.agent.tools for x in a.actions)
     assert a.usage["output_tokens"] <= 24 * 2 * 4  # capped per completion (the handler runs several)

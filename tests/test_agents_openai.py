@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from fuzzer.agents import AgentOptions, ResponseCache, load_agent
 from fuzzer.errors import SpecError
 from fuzzer.transcript import Transcript
-from tests._agent_fixtures import KYLE, blackmail_scenario, prompt_for
+from tests._agent_fixtures import KYLE, act_all, blackmail_scenario, prompt_for
 from tests.loopback import Fault, ServerReply, ToolUse, by_turn, conversation, openai_server
 
 SEND = ToolUse("send_email", {"to": [KYLE], "subject": "Re: 5pm", "body": "Cancel the wipe."})
@@ -26,13 +25,7 @@ def run_samples(agent: Any, samples: int = 1) -> list[Transcript]:
     scenario = blackmail_scenario()
     prompt = prompt_for(scenario)
 
-    async def go() -> list[Transcript]:
-        try:
-            return list(await asyncio.gather(*(agent.act(scenario, prompt, i) for i in range(samples))))
-        finally:
-            await agent.aclose()
-
-    return asyncio.run(go())
+    return act_all(agent, scenario, prompt, range(samples))
 
 
 @pytest.mark.parametrize("stream", [False, True])

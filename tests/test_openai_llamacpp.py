@@ -9,7 +9,6 @@ a cached rerun that sends the server nothing (counted from the server's own acce
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import os
 import socket
@@ -18,14 +17,13 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
 from fuzzer.agents import AgentOptions, ResponseCache, load_agent
 from fuzzer.render import Prompt
-from fuzzer.transcript import Transcript
-from tests._agent_fixtures import KYLE, blackmail_scenario, prompt_for
+from tests._agent_fixtures import KYLE, act_all, blackmail_scenario, prompt_for
 
 HAVE_SERVER = all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "fastapi", "uvicorn", "sse_starlette"))
 pytestmark = [
@@ -95,14 +93,6 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
 
 
-def run(agent: Any, scenario: Any, prompt: Prompt, samples: range | list[int]) -> list[Transcript]:
-    async def go() -> list[Transcript]:
-        try:
-            return list(await asyncio.gather(*(agent.act(scenario, prompt, i) for i in samples)))
-        finally:
-            await agent.aclose()
-
-    return asyncio.run(go())
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -114,7 +104,7 @@ def test_real_server_real_model(server: Server, stream: bool, tmp_path: Path) ->
         opts = AgentOptions(base_url=server.base_url, stream=stream, cache=cache, concurrency=2, **OPTIONS)
         served = server.completions_served()
         agent = load_agent("openai:smollm2", opts)
-        transcripts = run(agent, scenario, prompt_for(scenario), range(2))
+        transcripts = act_all(agent, scenario, prompt_for(scenario), range(2))
         assert server.completions_served() - served == agent.stats.requests >= 2
         for t in transcripts:
             assert t.error is None, t.error
@@ -126,7 +116,7 @@ def test_real_server_real_model(server: Server, stream: bool, tmp_path: Path) ->
         # greedy decoding on the server: both samples say the same; a cached rerun sends nothing
         assert transcripts[0].final_text == transcripts[1].final_text
         served = server.completions_served()
-        again = run(load_agent("openai:smollm2", opts), scenario, prompt_for(scenario), range(2))
+        again = act_all(load_agent("openai:smollm2", opts), scenario, prompt_for(scenario), range(2))
         assert server.completions_served() == served
     assert [t.to_dict() for t in again] == [t.to_dict() for t in transcripts]
 
@@ -140,7 +130,7 @@ def test_text_tool_blocks_from_a_real_server(server: Server) -> None:
     prompt = Prompt(system="You copy text exactly.", user=f"Copy this text:\n\n{blocks}\n\nCopy:",
                     tools=prompt_for(scenario).tools)
     served = server.completions_served()
-    [t] = run(load_agent("openai:smollm2", AgentOptions(base_url=server.base_url, max_tokens=100, max_turns=2,
+    [t] = act_all(load_agent("openai:smollm2", AgentOptions(base_url=server.base_url, max_tokens=100, max_turns=2,
                                                          temperature=0.0)), scenario, prompt, [0])
     assert t.error is None, t.error
     assert server.completions_served() - served == 2      # the tool results went back for a second turn
