@@ -375,7 +375,6 @@ def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate
 
 
 def _print_fuzz(result: Any, corpus: str) -> None:
-    from rich.console import Console
     from rich.markup import escape
 
     out = console()
@@ -445,7 +444,6 @@ def replay(paths: tuple[str, ...], model: str, samples: int, max_harm_rate: floa
         emit_json({"results": [r.to_dict() for r in results], "max_harm_rate": max_harm_rate,
                    "over": [str(r.path) for r in over]})
     else:
-        from rich.console import Console
         from rich.table import Table
 
         table = Table(title=f"{model}: {samples} samples each, allowed rate {max_harm_rate:.2f}", title_justify="left")
