@@ -230,8 +230,9 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     return _in_file(path, parse_scenario, read_yaml(path))
 
 
-def load_transcript(path: str | os.PathLike[str]) -> Transcript:
-    return _in_file(path, parse_transcript, read_yaml(path))
+def load_transcript(path: str | os.PathLike[str], data: Any = ...) -> Transcript:
+    """``data``: the file's content when the caller already read it (one read, not two)."""
+    return _in_file(path, parse_transcript, read_yaml(path) if data is ... else data)
 
 
 def is_scenario_file(path: str | os.PathLike[str]) -> bool:
@@ -300,13 +301,19 @@ def save_transcript(path: str | os.PathLike[str], transcript: Transcript) -> Pat
     return write_atomic(path, dump_yaml(transcript.to_dict()))
 
 
+def yaml_files(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """The YAML files below ``folder``, sorted, skipping hidden files and folders."""
+    root = Path(folder)
+    for f in sorted(root.rglob("*.y*ml")):
+        if not any(part.startswith(".") for part in f.relative_to(root).parts):
+            yield f
+
+
 def iter_corpus(paths: list[str | os.PathLike[str]] | tuple[str | os.PathLike[str], ...]) -> Iterator[Path]:
     """Expand files and folders into the scenario files they hold, sorted, hidden files skipped."""
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            for f in sorted(p.rglob("*.y*ml")):
-                if not any(part.startswith(".") for part in f.relative_to(p).parts) and is_scenario_file(f):
-                    yield f
+            yield from (f for f in yaml_files(p) if is_scenario_file(f))
         else:
             yield p

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fuzzer.agents.base import AgentStats
-from fuzzer.corpus import load_transcript, read_yaml
+from fuzzer.corpus import load_transcript, read_yaml, yaml_files
 from fuzzer.errors import CorpusError, SpecError
 from fuzzer.render import Prompt
 from fuzzer.scenario import SCHEMA, Scenario
@@ -62,17 +62,14 @@ def make_replay_agent(path: str) -> ReplayAgent:
     root = Path(path)
     if not root.exists():
         raise SpecError(f"replay:{path}: no such file or folder")
-    files = [root] if root.is_file() else [
-        f for f in sorted(root.rglob("*.y*ml"))
-        if not any(part.startswith(".") for part in f.relative_to(root).parts)
-    ]
+    files = [root] if root.is_file() else list(yaml_files(root))
     found: list[tuple[str, Transcript]] = []
     for f in files:
         try:
             data = read_yaml(f)
             if root.is_dir() and not _looks_like_transcript(data):
                 continue
-            found.append((str(f), load_transcript(f)))
+            found.append((str(f), load_transcript(f, data)))
         except CorpusError as exc:
             raise SpecError(f"replay:{path}: {exc}") from None
     if not found:
