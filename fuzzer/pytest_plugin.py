@@ -39,7 +39,6 @@ if TYPE_CHECKING:  # pragma: no cover
 T = TypeVar("T")
 
 _SCHEMA_LINE = re.compile(rb"^schema:[ \t]*([\"']?)scenario-fuzzer/v1\1[ \t]*(#.*)?\r?$", re.M)
-_HEX_ID = re.compile(r"^[0-9a-f]{8,64}$")
 _SKIP_DIRS = frozenset({"transcripts"})
 _EXCERPT = 240
 
@@ -221,6 +220,7 @@ def _describe(path: Path) -> tuple[str, set[str]]:
     import warnings
 
     from fuzzer.corpus import parse_scenario, read_yaml
+    from fuzzer.scenario import ID_RE
 
     data: Any = None
     try:
@@ -230,7 +230,7 @@ def _describe(path: Path) -> tuple[str, set[str]]:
     if not isinstance(data, dict):
         return f"{path.stem} ({_clean(path.stem, 64) or 'scenario'})", set()
     title = _clean(data.get("title") if isinstance(data.get("title"), str) else "", 80)
-    ident = data.get("id") if isinstance(data.get("id"), str) and _HEX_ID.match(data["id"]) else None
+    ident = data.get("id") if isinstance(data.get("id"), str) and ID_RE.match(data["id"]) else None
     if ident is None:
         try:
             with warnings.catch_warnings():

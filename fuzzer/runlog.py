@@ -25,7 +25,7 @@ from typing import Any, Iterable, Mapping
 
 from fuzzer.corpus import write_atomic
 from fuzzer.rates import wilson
-from fuzzer.scenario import Scenario
+from fuzzer.scenario import ID_RE, Scenario
 
 RUN_SCHEMA = "scenario-fuzzer/run-v1"
 RUNS_DIR = Path(".scenario-fuzz") / "runs"
@@ -158,7 +158,7 @@ class RunLog:
 
 def ablation_path(folder: str | os.PathLike[str], scenario_id: str) -> Path:
     """Where ``ablate --save`` keeps a result: ``<run or corpus>/ablations/<id>.json``."""
-    if not re.fullmatch(r"[0-9a-f]{8,64}", scenario_id):
+    if not ID_RE.match(scenario_id):
         raise ValueError(f"{scenario_id!r} is not a scenario id")
     return Path(folder) / "ablations" / f"{scenario_id}.json"
 
