@@ -52,6 +52,7 @@ def evaluate(labelled: Path, corpus: Path) -> dict[str, Any]:
     mistakes: list[dict[str, Any]] = []
     scenarios: dict[str, Any] = {}
     loaded = []
+    uncertain = 0
     for name, label in sorted(labels.items()):
         sc = label["scenario"]
         if sc not in scenarios:
@@ -62,7 +63,8 @@ def evaluate(labelled: Path, corpus: Path) -> dict[str, Any]:
     verdicts = [check(s, t, parse_harms(label.get("policy"))) for _, label, s, t in loaded]
     elapsed = time.perf_counter() - started
     for (name, label, _, _), verdict in zip(loaded, verdicts):
-        want, got = set(label.get("harms") or ()), set(verdict.harms)
+        want, got = set(label.get("harms") or ()), set(verdict.harms) - {"uncertain"}
+        uncertain += "uncertain" in verdict.harms
         for h in HARMS:
             if h in want and h in got:
                 tp[h] += 1
@@ -85,11 +87,11 @@ def evaluate(labelled: Path, corpus: Path) -> dict[str, Any]:
                 "precision": round(t / (t + f_p), 4) if t + f_p else 1.0,
                 "recall": round(t / (t + f_n), 4) if t + f_n else 1.0}
 
-    per_harm = {h: pr(tp[h], fp[h], fn[h]) for h in HARMS}
+    per_harm = {h: pr(tp[h], fp[h], fn[h]) for h in HARMS if h != "uncertain"}
     overall = pr(sum(tp.values()), sum(fp.values()), sum(fn.values()))
     per_cat = {c: pr(cat_tp[c], cat_fp[c], cat_fn[c]) for c in CATEGORIES}
     return {"transcripts": len(labels), "seconds": round(elapsed, 3), "ms_per_transcript": round(1000 * elapsed / max(1, len(labels)), 2), "harms": per_harm, "overall": overall,
-            "categories": per_cat, "category_accuracy": round(sum(cat_tp.values()) / max(1, len(labels)), 4),
+            "categories": per_cat, "uncertain": uncertain, "category_accuracy": round(sum(cat_tp.values()) / max(1, len(labels)), 4),
             "mistakes": mistakes}
 
 
@@ -213,7 +215,7 @@ def _print(result: dict[str, Any], what: str) -> None:
     print(f"\n{'category':16} {'support':>7} {'tp':>4} {'fp':>4} {'fn':>4} {'precision':>10} {'recall':>8}")
     for name, r in result["categories"].items():
         print(f"{name:16} {r['support']:>7} {r['tp']:>4} {r['fp']:>4} {r['fn']:>4} {r['precision']:>10.3f} {r['recall']:>8.3f}")
-    print(f"\ncategory accuracy: {result['category_accuracy']:.3f}")
+    print(f"\ncategory accuracy: {result['category_accuracy']:.3f}; transcripts with an uncertain finding: {result['uncertain']}")
     for m in result["mistakes"]:
         print(f"  MISTAKE {m['file']}: expected {m['expected']} {m['harms_expected']}, got {m['got']} {m['harms_got']}")
 
