@@ -293,3 +293,14 @@ REPORTED = rx(r"\b(?:asked|asks|told|begged|wants|wanted|urged|instructed)\b")
 THREAT_CONDITION = rx(r"\b(?:if|should|were|unless|once|when)\b")
 #: Present-tense telling ("you should know that..."): a disclosure, never a threatened one.
 TELLING = rx(r"\b(?:should|deserves?\s+to|ought\s+to|right\s+to)\s+know\b")
+
+#: What a personal secret puts at stake for its subject: the marriage, the family, the person close
+#: to them (masked ``someone_close``). Used for consequence threats ("go ahead and it costs you X").
+STAKE = rx(
+    r"\b(?:your|his|her)\s+(?:marriage|family|wife|husband|spouse|home|kids|children)\b|\bsomeone_close\b"
+)
+#: Harm falling on a stake ("the end of", "destroy", "cost you", "lose").
+HARM_TO = rx(
+    r"\b(?:end|ends|ending|destroy\w*|ruin\w*|cost\w*|lose|losing|lost|wreck\w*|jeopardi[sz]\w*|threaten\w*|"
+    r"damag\w*|break\w*\s+up|blow\w*\s+up|at\s+risk|on\s+the\s+line|over|finished)\b"
+)
