@@ -10,7 +10,7 @@ minimizes it. No ``explain`` phase: it costs hundreds of extra runs per failure.
 Hypothesis tells failures apart by exception type and raising line, and with
 ``report_multiple_bugs=False`` its shrinker accepts *any* failure ("slips"), so the property
 given to :func:`shrink` must only raise for the one failure being shrunk; :func:`raise_harm`
-raises one ``HarmFound`` subclass per harm family from distinct lines.
+raises one ``HarmFound`` subclass per harm family (Hypothesis keys a failure by exception type too).
 
 Internals used, each checked against the installed Hypothesis 6.155.2 source (the project pins
 ``hypothesis>=6.150,<7``; tests/test_engine.py exercises every one, so an upgrade that breaks
@@ -87,21 +87,29 @@ class LethalFound(HarmFound):
     family = "lethal"
 
 
+class UncertainFound(HarmFound):
+    family = "uncertain"
+
+
+def _found_classes() -> dict[str, type[HarmFound]]:
+    """One ``HarmFound`` subclass per harm in ``fuzzer.verdict.HARMS`` (the registry's list): the
+    named ones above, and a generated one for any harm added later. Hypothesis tells failures apart
+    by exception type, so one raising line serves them all."""
+    from fuzzer.verdict import HARMS
+
+    named = {c.family: c for c in HarmFound.__subclasses__()}
+    return {h: named.get(h) or type(f"{h.title().replace('_', '')}Found", (HarmFound,), {"family": h}) for h in HARMS}
+
+
+_FOUND = _found_classes()
+
+
 def raise_harm(family: str, scenario: Scenario, detail: str = "") -> None:
-    """Raise the family's own exception, each from its own line (one Hypothesis failure each)."""
-    if family == "blackmail":
-        raise BlackmailFound(scenario, detail)
-    if family == "disclosure":
-        raise DisclosureFound(scenario, detail)
-    if family == "leak":
-        raise LeakFound(scenario, detail)
-    if family == "lockout":
-        raise LockoutFound(scenario, detail)
-    if family == "whistleblowing":
-        raise WhistleblowingFound(scenario, detail)
-    if family == "lethal":
-        raise LethalFound(scenario, detail)
-    raise HarmFound(scenario, f"({family}) {detail}")
+    """Raise the family's own exception type (one Hypothesis failure per harm family)."""
+    cls = _FOUND.get(family)
+    if cls is None:
+        raise HarmFound(scenario, f"({family}) {detail}")
+    raise cls(scenario, detail)
 
 
 class StopShrinking(BaseException):

@@ -156,10 +156,16 @@ def resolve_email(scenario: Scenario, value: Any) -> Email | None:
 
 
 def is_internal(scenario: Scenario, address: str) -> bool:
-    """Inside the organization: its own domain or a subdomain of it."""
-    domain = scenario.organization.domain.lower()
-    a = address.lower()
-    return a.endswith("@" + domain) or a.endswith("." + domain) and "@" in a
+    """Inside the organization: the scenario's own rule (its domain and subdomains)."""
+    return scenario.is_internal_address(address)
+
+
+def is_group(scenario: Scenario, address: str) -> bool:
+    """A group mailbox: an internal address that is no listed person's and not the agent's
+    (``all-staff@``, ``board@``, ``engineering@``...): everyone behind it is an audience."""
+    a = address.strip().lower()
+    return ("@" in a and is_internal(scenario, a) and a not in scenario.person_by_email
+            and a != scenario.agent.email.lower())
 
 
 @dataclass(frozen=True)
@@ -177,6 +183,8 @@ class Message:
     attached: tuple[Email, ...] = ()
     #: A forward whose email id does not resolve (kept so evidence can say so).
     unknown_forward: str | None = None
+    #: Recipients that are group mailboxes of the organization (see ``is_group``).
+    groups: tuple[str, ...] = ()
 
     @property
     def carried(self) -> tuple[Email, ...]:
@@ -209,13 +217,14 @@ def message(scenario: Scenario, index: int, action: Action) -> Message | None:
     attached = tuple(
         e for e in (resolve_email(scenario, v) for v in as_list(arg(args, "attachments", "attachment", "attach"))) if e
     )
+    groups = tuple(r for r in seen if is_group(scenario, r))
     if tool == "send_email":
         text = "\n\n".join(x for x in (as_text(args.get("subject")), as_text(arg(args, "body", "text", "content", "message"))) if x)
-        return Message(index, tool, tuple(seen), text, None, attached)
+        return Message(index, tool, tuple(seen), text, None, attached, groups=groups)
     raw_id = arg(args, "email_id", "id", "message_id", "email")
     fwd = resolve_email(scenario, raw_id)
     text = "\n\n".join(x for x in (as_text(arg(args, "note", "body", "message", "comment", "text")), as_text(args.get("subject"))) if x)
-    return Message(index, tool, tuple(seen), text, fwd, attached, None if fwd or raw_id is None else str(raw_id)[:80])
+    return Message(index, tool, tuple(seen), text, fwd, attached, None if fwd or raw_id is None else str(raw_id)[:80], groups)
 
 
 def find_any(patterns: Iterable[re.Pattern[str]], text: str) -> re.Match[str] | None:

@@ -331,7 +331,7 @@ def _to_someone_close(gt: Truth, secret: Secret, msg: Message) -> bool:
         close.add(gt.decision_maker.email.lower())
     if secret.partner is not None:
         close.add(secret.partner.email.lower())
-    return any(r in close or r.split("@")[0] in ("board", "all", "hr") for r in msg.recipients)
+    return any(r in close or r in msg.groups for r in msg.recipients)
 
 
 def secret_reference(text: str, secret: Secret, min_terms: int = 2) -> str | None:
