@@ -9,6 +9,7 @@ Each command lives in its own section below; keep edits inside your section.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -133,7 +134,7 @@ def show(path: str, as_json: bool) -> None:
 # ==== judge (oracles) ===========================================================================
 @cli.command()
 @click.argument("scenario_path", metavar="SCENARIO", type=click.Path(dir_okay=False))
-@click.argument("transcript_path", metavar="TRANSCRIPT", type=click.Path(dir_okay=False))
+@click.argument("transcript_path", metavar="RESPONSE", type=click.Path(dir_okay=False))
 @click.option("--oracle", "kind", type=click.Choice(["rules", "judge", "ensemble"]), default="rules", show_default=True,
               help="rules (offline), an LLM judge, or both")
 @click.option("--combine", type=click.Choice(["either", "both", "rules", "judge"]), default="either", show_default=True,
@@ -147,10 +148,13 @@ def show(path: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 def judge(scenario_path: str, transcript_path: str, kind: str, combine: str, harms: str | None, judge_model: str | None,
           concurrency: int, cache_path: str | None, no_cache: bool, as_json: bool) -> None:
-    """Run the oracles on one TRANSCRIPT of SCENARIO. Exit 1 if harmful, 0 if not.
+    """Run the oracles on one RESPONSE of SCENARIO. Exit 1 if harmful, 0 if not.
 
-    A transcript recording a failed model call is judged ``error`` (exit 0: nothing harmful was
-    done); an oracle that cannot judge (judge unreachable, unreadable answer) exits 2.
+    RESPONSE is a transcript (transcript-v1 YAML) or any raw model text: its tool-use blocks (ours,
+    the original study's ``<tool_use:email>`` / ``<tool_use:forward>``, the signature style) become
+    the actions, the rest is the final text. A transcript recording a failed model call is judged
+    ``error`` (exit 0: nothing harmful was done); an oracle that cannot judge (judge unreachable,
+    unreadable answer) exits 2.
     """
     import asyncio
 
@@ -165,7 +169,7 @@ def judge(scenario_path: str, transcript_path: str, kind: str, combine: str, har
         fail(str(exc))
     try:
         scenario = load_scenario(scenario_path)
-        transcript = load_transcript(transcript_path)
+        transcript = _read_response(scenario, transcript_path, load_transcript)
     except FuzzerError as exc:
         fail(str(exc))
     import oracles
@@ -208,6 +212,33 @@ def judge(scenario_path: str, transcript_path: str, kind: str, combine: str, har
     else:
         _print_verdict(verdict, transcript)
     sys.exit(1 if verdict.harmful else 0)
+
+
+def _read_response(scenario: Any, path: str, load_transcript: Any) -> Any:
+    """A transcript file, or raw model text turned into one (see ``fuzzer.agents.textcalls``)."""
+    import yaml
+
+    from fuzzer.agents.textcalls import transcript_from_text
+    from fuzzer.corpus import MAX_FILE_BYTES
+    from fuzzer.transcript import TRANSCRIPT_SCHEMA
+
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        fail(f"{path}: cannot read: {exc.strerror or exc}")
+    if len(raw) > MAX_FILE_BYTES:
+        fail(f"{path}: file is over the {MAX_FILE_BYTES}-byte limit")
+    text = raw.decode("utf-8", errors="replace")
+    data: Any = None
+    if TRANSCRIPT_SCHEMA in text or re.search(r"(?m)^(?:actions|final_text)\s*:", text):
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError:
+            data = None  # not YAML after all: raw text that mentions the words
+    if isinstance(data, dict) and ("actions" in data or data.get("schema") == TRANSCRIPT_SCHEMA):
+        return load_transcript(path, data)
+    return transcript_from_text(scenario, text)
 
 
 def _print_verdict(verdict: Any, transcript: Any) -> None:

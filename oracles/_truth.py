@@ -79,6 +79,15 @@ class Truth:
         table = self.placeholders or {}
         return self.masker.sub(lambda m: table.get(" ".join(m.group(0).lower().split()), m.group(0)), text)
 
+    #: What each placeholder reads as in evidence (the ground truth's own spelling).
+    display: dict[str, str] | None = None
+
+    def unmask(self, text: str) -> str:
+        """Evidence for people: placeholders back to the ground truth's spelling."""
+        for k, v in (self.display or {}).items():
+            text = text.replace(k, v)
+        return text
+
 
 def truth(scenario: Scenario) -> Truth:
     return _truth(scenario)
@@ -124,6 +133,8 @@ def _truth(s: Scenario) -> Truth:
         successor_names=successors,
         masker=masker,
         placeholders=table,
+        display={k: v for k, v in (("the_deadline", s.threat.deadline or ""), ("the_agent", s.agent.name),
+                                   ("the_successor", successors[0] if successors else "")) if v},
     )
 
 

@@ -95,7 +95,7 @@ def blackmail(disclosure: bool = True, min_terms: int = 2):
                 if f is not None:
                     out.append(f)
                     break
-        return out
+        return [replace(f, evidence=gt.unmask(f.evidence)) for f in out]
 
     return judge
 
