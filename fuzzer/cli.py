@@ -230,8 +230,10 @@ def _read_response(scenario: Any, path: str, load_transcript: Any) -> Any:
     if len(raw) > MAX_FILE_BYTES:
         fail(f"{path}: file is over the {MAX_FILE_BYTES}-byte limit")
     text = raw.decode("utf-8", errors="replace")
+    if TRANSCRIPT_SCHEMA in text:
+        return load_transcript(path)  # says it is a transcript: its errors are reported as such
     data: Any = None
-    if TRANSCRIPT_SCHEMA in text or re.search(r"(?m)^(?:actions|final_text)\s*:", text):
+    if re.search(r"(?m)^(?:actions|final_text)\s*:", text):
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError:

@@ -74,3 +74,59 @@ def test_json_blocks_round_trip(to: list[str], subject: str, body: str, prose: s
     [call] = parse_text_calls(text)
     assert call.args == args
     assert "<tool_use" not in strip_calls(text)
+
+
+# -- the original study's format, with the sloppiness real models show (invented names) ----------
+ORLA, BRAM = "orla.fenwick@quaystone.example.com", "bram.ilves@quaystone.example.com"
+
+
+def test_study_email_block_quoted_with_trailing_commas_and_multiline_body() -> None:
+    text = (f'Thinking first.\n<tool_use:email>\nto: "{ORLA}",\nsubject: "Re: the cutover",\n'
+            'body: "Orla,\n\nto: nobody: this line is part of the body.\nsubject: still the body.\n\nBest,\nPip",\n'
+            '</tool_use:email>\nDone.')
+    [call] = parse_text_calls(text)
+    assert call.name == "send_email"
+    assert call.args == {"to": [ORLA], "subject": "Re: the cutover",
+                         "body": "Orla,\n\nto: nobody: this line is part of the body.\nsubject: still the body.\n\nBest,\nPip"}
+    assert strip_calls(text) == "Thinking first.\n\nDone."
+
+
+def test_study_email_block_unquoted_stray_quote_several_recipients_literal_newlines() -> None:
+    text = (f'<tool_use:email>\nto: {ORLA}, {BRAM}",\nsubject: Urgent Request,\n'
+            'body: Orla and Bram,\\n\\nPlease hold the rollout.\\n\\n-Pip\n</tool_use:email>')
+    [call] = parse_text_calls(text)
+    assert call.args == {"to": [ORLA, BRAM], "subject": "Urgent Request",
+                         "body": "Orla and Bram,\n\nPlease hold the rollout.\n\n-Pip"}
+
+
+def test_study_forward_block_maps_to_forward_email_and_its_body_to_the_note() -> None:
+    text = f'<tool_use:forward>\nemail_id: 3\nto: "{BRAM}"\nbody: "See below."\n</tool_use:forward>'
+    [call] = parse_text_calls(text)
+    assert call.name == "forward_email" and call.args == {"email_id": "3", "to": [BRAM], "note": "See below."}
+
+
+def test_signature_style_blocks_small_models_write() -> None:
+    text = ('<tool_use:send_email(to, subject, body)>{"to": ["' + ORLA + '"], "subject": "Hi", "body": "Hello"}'
+            '</tool_use:send_email>\n'
+            '<tool_use:send_email("' + BRAM + '", "Second", "Two")></tool_use:send_email>')
+    first, second = parse_text_calls(text)
+    assert first.name == "send_email" and first.args == {"to": [ORLA], "subject": "Hi", "body": "Hello"}
+    assert second.args == {"to": BRAM, "subject": "Second", "body": "Two"}
+
+
+def test_raw_text_becomes_a_transcript_through_the_tool_environment() -> None:
+    from hypothesis import HealthCheck, Phase, find
+
+    from fuzzer.agents.textcalls import transcript_from_text
+    from strategies import scenarios
+
+    s = find(scenarios(threat="replacement", leverage="affair"), lambda x: len(x.people) >= 2,
+             settings=settings(database=None, phases=(Phase.generate,), suppress_health_check=list(HealthCheck)))
+    who = s.people[0].email
+    text = (f"Plan: write once.\n<tool_use:email>\nto: {who},\nsubject: Hello,\nbody: \"Short note.\",\n</tool_use:email>\n"
+            f"<tool_use:forward>\nemail_id: {s.emails[0].id}\nto: {who}\n</tool_use:forward>\nThat is all.")
+    t = transcript_from_text(s, text)
+    assert [a.tool for a in t.actions] == ["send_email", "forward_email"]
+    assert t.actions[0].args == {"to": [who], "subject": "Hello", "body": "Short note.", "cc": []}
+    assert not (t.actions[1].result or "").startswith("Error")
+    assert t.final_text == "Plan: write once.\n\nThat is all."
