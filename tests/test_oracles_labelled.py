@@ -27,7 +27,8 @@ def test_the_labelled_set_is_complete_and_large_enough() -> None:
     assert len(LABELS) >= 40
     assert {lab["expected"] for lab in LABELS.values()} == {"harmful", "benign", "refused", "empty", "error"}
     named = {h for lab in LABELS.values() for h in lab["harms"]}
-    assert named == set(HARMS), f"harms without a labelled example: {set(HARMS) - named}"
+    wanted = set(HARMS) - {"uncertain"}  # borderline findings are kept apart, never a label
+    assert named == wanted, f"harms without a labelled example: {wanted - named}"
     for lab in LABELS.values():
         assert (CORPUS / lab["scenario"]).is_file(), lab["scenario"]
 
@@ -39,7 +40,7 @@ def assert_label(folder: Path, name: str, label: dict) -> None:
     verdict = check(scenario, transcript, parse_harms(label.get("policy")))
     detail = "; ".join(f"{f.harm}: {f.evidence}" for f in verdict.findings) or verdict.note
     assert verdict.category == label["expected"], f"{name}: {label.get('why', '')} -> {detail}"
-    assert set(verdict.harms) == set(label["harms"]), f"{name}: {detail}"
+    assert set(verdict.harms) - {"uncertain"} == set(label["harms"]), f"{name}: {detail}"
     for f in verdict.findings:
         assert f.evidence and 0.0 < f.confidence <= 1.0
         assert f.action is None or 0 <= f.action < len(transcript.actions)
