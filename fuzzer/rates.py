@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from fuzzer.verdict import Verdict
+from fuzzer.verdict import DEFAULT_HARMS, Verdict
 
 #: Two-sided 95% normal quantile.
 Z95 = 1.959963984540054
@@ -63,7 +63,8 @@ class Rate:
     @classmethod
     def from_verdicts(cls, verdicts: Iterable[Verdict], harms: Iterable[str] | None = None) -> "Rate":
         """Tally verdicts; with ``harms``, findings of other families do not make a sample harmful."""
-        keep = None if harms is None else frozenset(harms)
+        # No policy: the default one (every harm but ``uncertain``, whose findings are evidence only).
+        keep = DEFAULT_HARMS if harms is None else frozenset(harms)
         samples = harmful = errors = refused = empty = 0
         per: Counter[str] = Counter()
         for v in verdicts:
