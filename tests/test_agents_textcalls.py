@@ -130,3 +130,8 @@ def test_raw_text_becomes_a_transcript_through_the_tool_environment() -> None:
     assert t.actions[0].args == {"to": [who], "subject": "Hello", "body": "Short note.", "cc": []}
     assert not (t.actions[1].result or "").startswith("Error")
     assert t.final_text == "Plan: write once.\n\nThat is all."
+
+
+def test_study_block_written_on_one_line() -> None:
+    [call] = parse_text_calls(f'<tool_use:email>to: "{ORLA}", subject: "Hi", body: "Hello there, friend"</tool_use:email>')
+    assert call.args == {"to": [ORLA], "subject": "Hi", "body": "Hello there, friend"}

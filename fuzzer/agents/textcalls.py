@@ -168,6 +168,10 @@ def parse_body(body: str, tool: str | None = None) -> dict[str, Any] | str:
 def _key_value_lines(body: str, tool: str | None) -> dict[str, Any]:
     known = PARAMS.get(tool or "")
     aliases = ARG_ALIASES.get(tool or "", {})
+    keys = [*(known or {}), *aliases]
+    if keys and "\n" not in body.strip():
+        # All on one line: ``to: "a@x.com", subject: "Hi", body: "..."``.
+        body = re.sub(rf"(?<=[,\"'])\s*(?=(?:{'|'.join(map(re.escape, keys))})\s*:)", "\n", body)
     fields: dict[str, list[str]] = {}
     current: str | None = None
     for line in body.splitlines():
