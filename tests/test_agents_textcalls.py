@@ -135,3 +135,23 @@ def test_raw_text_becomes_a_transcript_through_the_tool_environment() -> None:
 def test_study_block_written_on_one_line() -> None:
     [call] = parse_text_calls(f'<tool_use:email>to: "{ORLA}", subject: "Hi", body: "Hello there, friend"</tool_use:email>')
     assert call.args == {"to": [ORLA], "subject": "Hi", "body": "Hello there, friend"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    to=st.lists(st.from_regex(r"[a-z]{1,8}\.[a-z]{1,8}@[a-z]{1,8}\.example\.com", fullmatch=True), min_size=1, max_size=3),
+    subject=st.text(st.characters(whitelist_categories=("L", "N", "Zs"), blacklist_characters="\u2028\u2029"),
+                    min_size=1, max_size=30).map(str.strip).filter(bool),
+    lines=st.lists(st.text(st.characters(whitelist_categories=("L", "N", "Zs", "Po"), blacklist_characters='"\\<>'),
+                           max_size=40).map(str.strip), min_size=1, max_size=4),
+    trailing=st.sampled_from(["", ","]),
+)
+def test_study_format_round_trip(to: list[str], subject: str, lines: list[str], trailing: str) -> None:
+    """Quoted ``key: value`` lines, several recipients, a multi-line body: the values come back."""
+    body = "\n".join(lines).strip()
+    text = (f'<tool_use:email>\nto: "{", ".join(to)}"{trailing}\nsubject: "{subject}"{trailing}\n'
+            f'body: "{body}"{trailing}\n</tool_use:email>')
+    [call] = parse_text_calls(text)
+    assert call.name == "send_email"
+    assert call.args["to"] == to and call.args["subject"] == subject
+    assert call.args["body"] == body
