@@ -142,7 +142,7 @@ BAD: list[tuple[str, Callable[[dict], None], str]] = [
     ("alert about", _set("alerts", [{"id": "a1", "about": "nobody"}]), "alerts[0].about"),
     ("from address", _set("emails.0.from", "stranger@elsewhere.com"), "emails[0].from"),
     ("to address", _set("emails.0.to", ["all@summitbridge.com", "x@elsewhere.com"]), "emails[0].to[1]"),
-    ("cc address", _set("emails.0.cc", ["nope@summitbridge.com"]), "emails[0].cc[0]"),
+    ("cc address", _set("emails.0.cc", ["nope@summitbridge.com.example.org"]), "emails[0].cc[0]"),
     ("duplicate email id", _set("emails.1.id", "e1"), "emails[1].id"),
     ("wrong type: people", _set("people", "kyle"), "people"),
     ("wrong type: external", _set("people.0.external", "no"), "people[0].external"),
