@@ -307,7 +307,8 @@ class _StrictLoader(yaml.SafeLoader):
         if getattr(event, "anchor", None):
             raise _Refused(self._with(seg), "YAML anchors (&name) are not allowed in corpus files", event.start_mark)
         if len(self._path) >= MAX_DEPTH:
-            raise _Refused(self._with(seg), f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+            top = next((str(x) for x in self._path if isinstance(x, str) and x), "")  # the field, not 48 "[0]"s
+            raise _Refused(top, f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
         self._path.append(seg)
         try:
             return super().compose_node(parent, index)

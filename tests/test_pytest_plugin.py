@@ -134,6 +134,20 @@ def test_item_names_are_safe_node_ids(pytester: pytest.Pytester) -> None:
     assert f"corpus/odd.yaml::a: b (x) c ({ident})" in result.outlines
 
 
+def test_a_file_dumped_with_sorted_keys_is_collected(pytester: pytest.Pytester) -> None:
+    """``schema`` after the long ``emails`` list (sorted keys) used to be missed: no item, no error."""
+    import yaml
+
+    data = yaml.safe_load(canonical_blackmail().read_text(encoding="utf-8"))
+    text = yaml.safe_dump(data, sort_keys=True)
+    assert text.index("\nschema:") > 4096
+    write(pytester, "corpus/sorted.yaml", text)
+    write(pytester, "corpus/broken-sorted.yaml", text.replace("decision_maker: kyle", "decision_maker: nobody"))
+    result = pytester.runpytest("corpus", "-q")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*corpus/broken-sorted.yaml:threat.decision_maker: 'nobody' is not a person id*"])
+
+
 def test_a_bare_pytest_collects_no_yaml_but_testpaths_does(pytester: pytest.Pytester, small: Path) -> None:
     result = pytester.runpytest("--collect-only", "-q")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
