@@ -165,6 +165,8 @@ def append_line(path: Path, line: str) -> None:
     new = not path.exists()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
+        if new:
+            os.fchmod(fd, 0o644)  # whatever the umask: run logs are read by report and by people
         size = os.fstat(fd).st_size
         if size:
             with open(path, "rb") as fh:
