@@ -464,8 +464,11 @@ def replay(paths: tuple[str, ...], model: str, samples: int, max_harm_rate: floa
         fail(f"no scenario files in {', '.join(paths)}")
     over = [r for r in results if r.over(max_harm_rate)]
     if as_json:
+        from fuzzer import unexpected
+
         emit_json({"results": [r.to_dict() for r in results], "max_harm_rate": max_harm_rate,
-                   "over": [str(r.path) for r in over]})
+                   "over": [str(r.path) for r in over], **({"unexpected": unexpected.counts()}
+                                                          if unexpected.counts() else {})})
     else:
         from rich.table import Table
 
