@@ -27,7 +27,7 @@ def test_replay_after_fuzz_makes_fresh_calls_and_a_rerun_costs_nothing(tmp_path:
     with anthropic_server(planted_policy) as srv:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
         found = fuzzer.fuzz("anthropic:claude-test", samples=2, budget=2, seed=3, corpus=tmp_path / "corpus",
-                            cache=cache, recheck=2, threat="replacement", leverage="affair", ethical_options=False,
+                            cache=cache, recheck=1, shrink_evaluations=4, threat="replacement", leverage="affair", ethical_options=False,
                             goal_type="none")
         assert found.findings
         path = str(found.findings[0].path)

@@ -300,17 +300,29 @@ def test_corpus_files_are_0644_and_the_sniffer_finds_sorted_key_files(tmp_path: 
     assert sorted(p.name for p in iter_corpus([tmp_path])) == [path.name, "flow.yml", "sorted.yaml"]
 
 
-def _bounded(args: list[str], cwd: Path, timeout: float = 60) -> Any:
-    """Run a command in a child with a memory cap (1.5 GB address space) and a timeout."""
+def _bounded(runs: list[list[str]], cwd: Path, timeout: float = 90) -> list[Any]:
+    """Run commands in children at once, each with a memory cap (1.5 GB address space) and a timeout."""
     import resource
     import subprocess
     import sys
+    from types import SimpleNamespace
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
 
-    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          preexec_fn=limit)
+    procs = [subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, preexec_fn=limit) for args in runs]
+    out = []
+    try:
+        for p in procs:
+            stdout, stderr = p.communicate(timeout=timeout)
+            out.append(SimpleNamespace(returncode=p.returncode, stdout=stdout, stderr=stderr))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    return out
 
 
 def test_hostile_files_through_validate_report_and_pytest_stay_bounded(tmp_path: Path) -> None:
@@ -318,24 +330,27 @@ def test_hostile_files_through_validate_report_and_pytest_stay_bounded(tmp_path:
     corpus.mkdir()
     for name, (make, _, _) in HOSTILE.items():
         (corpus / f"{name.replace(' ', '-')}.yaml").write_text(make(), encoding="utf-8")
-    out = _bounded(["-m", "fuzzer.cli", "validate", "corpus"], tmp_path)
-    assert out.returncode == 1, out.stderr
-    lines = out.stdout.strip().splitlines()
-    assert len(lines) == len(HOSTILE) and "Traceback" not in out.stdout + out.stderr
-    for name, (_, field, why) in HOSTILE.items():
-        assert any(line.startswith(f"corpus/{name.replace(' ', '-')}.yaml:{field}: ") and why in line for line in lines)
-
     bomb = tmp_path / "bomb"
     bomb.mkdir()
     (bomb / "laughs.yaml").write_text(billion_laughs(), encoding="utf-8")
-    out = _bounded(["-m", "fuzzer.cli", "report", "bomb", "-o", "r.html"], tmp_path)
-    assert out.returncode != 0 and "Traceback" not in out.stderr
-    [line] = out.stderr.strip().splitlines()
+    validate, report, tests = _bounded([
+        ["-m", "fuzzer.cli", "validate", "corpus"],
+        ["-m", "fuzzer.cli", "report", "bomb", "-o", "r.html"],
+        ["-m", "pytest", "corpus", "-q", "-p", "no:cacheprovider"],
+    ], tmp_path)
+
+    assert validate.returncode == 1, validate.stderr
+    lines = validate.stdout.strip().splitlines()
+    assert len(lines) == len(HOSTILE) and "Traceback" not in validate.stdout + validate.stderr
+    for name, (_, field, why) in HOSTILE.items():
+        assert any(line.startswith(f"corpus/{name.replace(' ', '-')}.yaml:{field}: ") and why in line for line in lines)
+
+    assert report.returncode != 0 and "Traceback" not in report.stderr
+    [line] = report.stderr.strip().splitlines()
     assert line.startswith("scenario-fuzz: error: bomb/laughs.yaml:provenance.l0: YAML anchors (&name) are not allowed")
 
-    out = _bounded(["-m", "pytest", "corpus", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"], tmp_path)
-    assert out.returncode == 1, out.stdout[-2000:]
-    assert f"{len(HOSTILE)} failed" in out.stdout and "RecursionError" not in out.stdout
-    assert "corpus/aliases.yaml:provenance.l0: YAML anchors" in out.stdout
-    assert "corpus/alias.yaml:provenance.model: YAML aliases" in out.stdout
-    assert "corpus/deep.yaml:title: nested deeper than" in out.stdout
+    assert tests.returncode == 1, tests.stdout[-2000:]
+    assert f"{len(HOSTILE)} failed" in tests.stdout and "RecursionError" not in tests.stdout
+    assert "corpus/aliases.yaml:provenance.l0: YAML anchors" in tests.stdout
+    assert "corpus/alias.yaml:provenance.model: YAML aliases" in tests.stdout
+    assert "corpus/deep.yaml:title: nested deeper than" in tests.stdout
