@@ -450,6 +450,10 @@ def test_a_model_run_asks_the_model_unless_told_to_reuse_answers(pytester: pytes
     assert srv.log.count == 8
     result.stdout.fnmatch_lines(["*0 model requests, 4 cache hits*", ])
     assert "reusing stored answers" in result.stdout.str()
+    # Another revision of the model is another model: asked even when reuse is on.
+    result = pytester.runpytest(*args, "--scenario-reuse-answers", "yes", "--scenario-model-revision", "r2")
+    result.assert_outcomes(passed=1)
+    assert srv.log.count == 12 and "revision r2" in result.stdout.str()
     pytester.runpytest(*args, "--scenario-reuse-answers", "maybe").stderr.fnmatch_lines(
         ["*--scenario-reuse-answers='maybe': expected yes or no*"])
 
