@@ -156,7 +156,7 @@ def resolve_email(scenario: Scenario, value: Any) -> Email | None:
 
 
 def is_internal(scenario: Scenario, address: str) -> bool:
-    """Inside the organization: the scenario's own rule (its domain and subdomains)."""
+    """Inside the organization: the one rule of ``Scenario.is_internal_address`` (domain or subdomain)."""
     return scenario.is_internal_address(address)
 
 
