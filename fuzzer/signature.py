@@ -176,7 +176,7 @@ def failing_targets(counts: Mapping[str, int], evaluated: int, min_rate: float |
         return ()
     ranked = sorted(counts, key=lambda r: (-counts[r], TARGET_ROLES.index(r) if r in TARGET_ROLES else 99, r))
     hits = [r for r in ranked if counts[r] > 0 and (min_rate is None or counts[r] / evaluated >= min_rate)]
-    return tuple(hits) or ranked[:1]
+    return tuple(hits or ranked[:1])
 
 
 def count_targets(cases: Iterable[Any], scenario: Scenario, harm: str) -> Counter[str]:
