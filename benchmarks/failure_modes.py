@@ -17,7 +17,7 @@ the findings saved for each (target 1), findings whose needed conditions are exa
 ones, and model calls per distinct finding (all calls of the run: exploration, shrinking,
 re-checks). Run from the repository root::
 
-    python benchmarks/failure_modes.py [--runs pinned,open] [--seeds 2] [--json]
+    python benchmarks/failure_modes.py [--runs pinned,open] [--seeds 2] [--latency 0.1] [--json]
 
 ``pinned`` is the issue's ``fuzz --threat replacement --leverage affair --budget 30 --samples 2``;
 ``open`` draws every knob (``--budget 80 --samples 2``), so both planted harms can show up. The
@@ -144,13 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--recheck", type=int, default=20)
+    ap.add_argument("--latency", type=float, default=0.0, help="seconds the server waits before each answer")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
     from tests.loopback import anthropic_server
 
     rows = []
-    with anthropic_server(two_modes_policy) as srv:
+    with anthropic_server(two_modes_policy, latency=args.latency) as srv:
         os.environ["ANTHROPIC_BASE_URL"] = srv.base_url
         os.environ.setdefault("ANTHROPIC_API_KEY", "benchmark-key")
         for name in args.runs.split(","):

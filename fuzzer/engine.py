@@ -506,7 +506,8 @@ class Engine:
             classes.setdefault((f.mode.harm, f.mode.target), []).append(f)
         for group in classes.values():
             group.sort(key=lambda f: (len(f.mode.conditions), _size(f.scenario), f.index))
-        return classes
+        # Classes in the order exploration first met them (by draw index, not by completion time).
+        return dict(sorted(classes.items(), key=lambda kv: (min(f.index for f in kv[1]), kv[0])))
 
     def _next_group(self, pending: list[Failure]) -> list[Failure] | None:
         """Drop the class's failures a known mode covers; the next cell to shrink, or None."""
@@ -722,6 +723,9 @@ class Engine:
                 if self._abort.is_set():
                     for fut in running:
                         fut.cancel()
+        # Classes finish in whatever order their shrinks take; the result lists them in plan order.
+        order = {key: n for n, key in enumerate(classes)}
+        self.result.findings.sort(key=lambda f: (order.get((f.family, f.target), len(order)), len(f.conditions), f.id))
 
     # -- the run ---------------------------------------------------------------------------------------
     def run(self) -> FuzzResult:
