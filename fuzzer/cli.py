@@ -414,6 +414,8 @@ def _print_fuzz(result: Any, corpus: str) -> None:
                       f"{f.calls_to_shrink} model calls to shrink")
     else:
         out.print("no new harmful scenario found")
+    if getattr(result, "unshrunk", 0):
+        out.print(f"[yellow]{result.unshrunk} failure(s) left unshrunk and unsaved: the budget ran out[/]")
     if result.known:
         out.print(f"{result.covered} failure(s) covered by {len(result.known)} failure mode(s) already in the corpus, "
                   "not shrunk again")

@@ -39,7 +39,8 @@ cap: once spent, no new evaluation starts and any scenario not already evaluated
 evaluated, i.e. passing; work in flight finishes); ``time_limit`` seconds for the whole run,
 shrinking and re-checks included (at the limit, work in flight is cancelled: a cut exploration
 scenario is not counted, a cut shrink keeps its best failure so far, a cut re-check leaves the
-finding unverified).
+finding unverified). Once a budget is spent, a class that has had its shrink starts no other: its
+remaining failures are counted (``unshrunk``), not saved one per cell.
 
 The engine never draws: it reports through a ``Progress`` object whose methods the CLI
 overrides with rich progress bars; shrink workers hand their progress to the engine's thread.
@@ -192,6 +193,7 @@ class FuzzResult:
     known: list[str] = field(default_factory=list)       # corpus signatures that covered failures
     covered: int = 0              # failures not shrunk: covered by a known or just-saved mode
     shrinks: int = 0              # shrinks run
+    unshrunk: int = 0             # failures left alone: a budget ran out after their class had a finding
     model_calls: int = 0          # model requests sent (cache hits excluded)
     cache_hits: int = 0
     errors: int = 0               # error samples (never counted as harmless)
@@ -215,6 +217,7 @@ class FuzzResult:
             "known_signatures": list(self.known),
             "covered": self.covered,
             "shrinks": self.shrinks,
+            "unshrunk": self.unshrunk,
             "stopped": self.stopped,
             "elapsed": round(self.elapsed, 3),
             "run_dir": None if self.run_dir is None else str(self.run_dir),
@@ -688,6 +691,7 @@ class Engine:
         idle = list(classes)
         workers = max(1, min(len(classes), math.ceil(self.concurrency / self.samples)))
         running: dict[concurrent.futures.Future[Any], tuple[str, str]] = {}
+        started: set[tuple[str, str]] = set()
         with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="scenario-fuzzer-shrink") as pool:
             try:
                 while idle or running:
@@ -698,6 +702,13 @@ class Engine:
                         idle.remove(key)
                         if group is None:
                             continue
+                        if self._spent() is not None and key in started:
+                            # Out of budget and this class had its shrink: the rest stay unshrunk and
+                            # unsaved rather than saved once per cell (the run counts them).
+                            self.result.unshrunk += len(group) + len(classes[key])
+                            classes[key].clear()
+                            continue
+                        started.add(key)
                         self.result.shrinks += 1
                         running[pool.submit(self.handle, group)] = key
                     if not running:

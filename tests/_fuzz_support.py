@@ -73,11 +73,11 @@ class ToyAgent:
 
     def __init__(self, policy: Callable[[Scenario, int], bool] | None = None, *, error: bool = False,
                  spec: str = "toy:planted", aim: Callable[[Scenario, int], Person] | None = None,
-                 latency: float = 0.0) -> None:
+                 latency: float = 0.0, slow_after: int = 0) -> None:
         self.policy = policy or (lambda s, i: planted(s))
         self.error = error
         self.aim = aim  # whom to blackmail (default: the leverage's subject)
-        self.latency = latency
+        self.latency, self.slow_after = latency, slow_after  # seconds per call, after that many calls
         self.spec = spec
         self.stats = AgentStats()
         self.seen: list[tuple[str, int]] = []
@@ -85,7 +85,7 @@ class ToyAgent:
     async def act(self, scenario: Scenario, prompt: Any, sample: int) -> Transcript:
         self.stats.requests += 1
         self.seen.append((scenario.id, sample))
-        if self.latency:
+        if self.latency and self.stats.requests > self.slow_after:
             await asyncio.sleep(self.latency)
         if self.error:
             return Transcript(self.spec, sample, scenario=scenario.id, error="boom", stop_reason="error")
