@@ -737,6 +737,8 @@ class Engine:
         # Classes finish in whatever order their shrinks take; the result lists them in plan order.
         order = {key: n for n, key in enumerate(classes)}
         self.result.findings.sort(key=lambda f: (order.get((f.family, f.target), len(order)), len(f.conditions), f.id))
+        if self.runlog is not None and self.result.findings:  # the same order and final counts in run.json
+            self.runlog.meta["findings"] = [f.to_dict() for f in self.result.findings]
 
     # -- the run ---------------------------------------------------------------------------------------
     def run(self) -> FuzzResult:
