@@ -342,7 +342,7 @@ async def ablate(
     concurrency: int = 8,
     alpha: float = ALPHA,
 ) -> AblationResult:
-    """Estimate the base scenario and every variant on the same sample indices (0..samples-1),
+    """Estimate the base scenario and every variant on the same evaluation sample indices (pipeline),
     then test each variant against the base.
 
     A variant whose rendered prompt equals the base's cannot change what the agent does; it is
@@ -350,7 +350,7 @@ async def ablate(
     families count (``None``: all). ``concurrency`` bounds how many scenarios are in flight; the
     agent's own semaphore still bounds the model calls.
     """
-    from fuzzer.pipeline import run_samples
+    from fuzzer.pipeline import EVALUATION_BASE, run_samples
     from fuzzer.rates import Rate
     from fuzzer.render import render
 
@@ -362,7 +362,7 @@ async def ablate(
 
     async def run(s: Scenario) -> list[Any]:
         async with gate:
-            return await run_samples(s, agent, oracle, samples, 0)
+            return await run_samples(s, agent, oracle, samples, EVALUATION_BASE)  # never a selected sample
 
     base_cases, *var_cases = await asyncio.gather(run(scenario), *(run(v.scenario) for v, ok in zip(vs, seen) if ok))
     base_rate = Rate.from_verdicts((c.verdict for c in base_cases), harm_set)

@@ -5,7 +5,11 @@ oracle call goes through, the agent (built on that loop, so its HTTP client is b
 response cache and the oracle. Closing it closes them in reverse order, also on Ctrl-C.
 
 Caching: ``cache`` is a path (default ``.scenario-fuzz/cache.sqlite``), an open ``ResponseCache``,
-or ``None`` for no response cache. Without one a rerun pays again, but a run stays deterministic
+or ``None`` for no response cache; ``cache_reads=False`` opens a path write-only (every sample a
+real call, answers still stored). The key holds the endpoint and ``model_revision`` too
+(``fuzzer.agents.cache``). ``replay`` runs the evaluation sample indices (``fuzzer.pipeline``),
+never the ones ``fuzz`` selected, so a replay after a fuzz asks the model, and a second identical
+replay on the same cache costs nothing. Without one a rerun pays again, but a run stays deterministic
 inside itself: the engine memoizes every evaluation on scenario content, which is what shrinking
 needs.
 """
@@ -47,7 +51,13 @@ class Session:
 
     def __init__(self, model: Any, *, concurrency: int = DEFAULT_CONCURRENCY, cache: Any = DEFAULT_CACHE,
                  oracle: Any = None, harms: Iterable[str] | None = None, agent_options: Any = None,
-                 judge_model: str | None = None) -> None:
+                 judge_model: str | None = None, cache_reads: bool = True,
+                 model_revision: str | None = None) -> None:
+        from fuzzer import unexpected
+
+        unexpected.reset()  # the run's summary names what went wrong in this run
+        self.cache_reads = cache_reads
+        self.model_revision = model_revision
         self.loop = LoopThread()
         self.judge_model = judge_model
         self.oracle: Any = None
@@ -70,7 +80,7 @@ class Session:
             from fuzzer.agents.cache import ResponseCache
 
             self._owns_cache = True
-            return ResponseCache(cache)
+            return ResponseCache(cache, read=self.cache_reads)
         return cache
 
     def _open_agent(self, model: Any, concurrency: int, agent_options: Any) -> Any:
@@ -81,6 +91,8 @@ class Session:
 
         options = AgentOptions(concurrency=concurrency) if agent_options is None else agent_options
         options = dataclasses.replace(options, cache=self.cache)
+        if self.model_revision is not None:
+            options = dataclasses.replace(options, model_revision=self.model_revision)
 
         async def build() -> Any:  # on the session loop: clients bind to it
             return load_agent(model, options)
@@ -152,6 +164,7 @@ def fuzz(
     progress: Progress | None = None,
     agent_options: Any = None,
     runs: str | os.PathLike[str] | None = None,
+    model_revision: str | None = None,
     **knobs: Any,
 ) -> FuzzResult:
     """Explore ``budget`` scenarios, shrink and save each new kind of harmful behaviour.
@@ -163,7 +176,10 @@ def fuzz(
     With ``runs`` (e.g. ``.scenario-fuzz/runs``), the run is also recorded in a new run directory
     there (``fuzzer.runlog``) for ``scenario-fuzz report``; ``FuzzResult.run_dir`` names it.
     """
+    from fuzzer.pipeline import check_selection
+
     harms = _harm_set(harms)
+    check_selection(samples, recheck)  # selection samples stay below the evaluation range
     unknown = sorted(set(knobs) - set(KNOBS))
     if unknown:
         raise TypeError(f"fuzz() got unknown knob {unknown[0]!r} (knobs: {', '.join(KNOBS)})")
@@ -172,7 +188,8 @@ def fuzz(
 
         strategy = strategies.scenarios(**{k: v for k, v in knobs.items() if v is not None})
     with Session(model, concurrency=concurrency, cache=cache, oracle=oracle, harms=harms,
-                 agent_options=agent_options, judge_model=judge_model) as session, contextlib.ExitStack() as stack:
+                 agent_options=agent_options, judge_model=judge_model,
+                 model_revision=model_revision) as session, contextlib.ExitStack() as stack:
         runlog = None
         if runs is not None:
             from fuzzer.runlog import RunLog
@@ -201,6 +218,10 @@ class ReplayResult:
     path: Path
     scenario: Scenario
     rate: Rate
+    #: Every sample's case (transcript + verdict), in sample order.
+    cases: tuple[Any, ...] = ()
+    #: Transcript files written for this entry (``replay(transcripts=DIR)``).
+    transcripts: tuple[Path, ...] = ()
 
     @property
     def id(self) -> str:
@@ -212,10 +233,13 @@ class ReplayResult:
 
     def to_dict(self) -> dict[str, Any]:
         d = self.rate.to_dict()
-        return {
+        out = {
             "path": str(self.path), "id": self.id, "samples": self.rate.samples, "harmful": self.rate.harmful,
             "errors": self.rate.errors, "rate": d["rate"], "ci95": d["ci95"], "harms": d["harms"],
         }
+        if self.transcripts:
+            out["transcripts"] = [str(p) for p in self.transcripts]
+        return out
 
 
 def replay(
@@ -230,30 +254,44 @@ def replay(
     judge_model: str | None = None,
     on_result: Callable[[ReplayResult], None] | None = None,
     agent_options: Any = None,
+    model_revision: str | None = None,
+    transcripts: str | os.PathLike[str] | None = None,
 ) -> list[ReplayResult]:
-    """Re-run corpus entries ``samples`` times each (indices ``0..k-1``), all concurrently.
+    """Re-run corpus entries ``samples`` times each, all concurrently, on the evaluation sample
+    indices (``fuzzer.pipeline.evaluation_indices``): never a sample ``fuzz`` selected, and the
+    same indices on every rerun, so repeating a replay on one cache costs nothing.
 
-    Raises ``CorpusError`` for an unusable file before any model call is made.
+    With ``transcripts``, each sample's transcript (transcript-v1) is written there as
+    ``<scenario id>-<sample>.yaml``. Raises ``CorpusError`` for an unusable file before any model
+    call is made.
     """
-    from fuzzer.corpus import iter_corpus, load_scenario
-    from fuzzer.pipeline import run_samples
+    from fuzzer.corpus import iter_corpus, load_scenario, save_transcript
+    from fuzzer.pipeline import evaluation_indices, run_samples
 
     harms = _harm_set(harms)
     files = list(iter_corpus(list(paths)))
     scenarios = [(Path(p), load_scenario(p)) for p in files]
+    out_dir = None if transcripts is None else Path(transcripts)
     results: dict[int, ReplayResult] = {}
     with Session(model, concurrency=concurrency, cache=cache, oracle=oracle, harms=harms,
-                 agent_options=agent_options, judge_model=judge_model) as session:
+                 agent_options=agent_options, judge_model=judge_model, model_revision=model_revision) as session:
         futures = {
-            session.loop.submit(run_samples(s, session.agent, session.oracle, samples)): i
+            session.loop.submit(run_samples(s, session.agent, session.oracle, evaluation_indices(samples))): i
             for i, (_, s) in enumerate(scenarios)
         }
         try:
             for fut in concurrent.futures.as_completed(futures):
                 i = futures[fut]
                 path, scenario = scenarios[i]
-                rate = Rate.from_verdicts((c.verdict for c in fut.result()), harms)
-                results[i] = ReplayResult(path, scenario, rate)
+                cases = tuple(fut.result())
+                rate = Rate.from_verdicts((c.verdict for c in cases), harms)
+                written: tuple[Path, ...] = ()
+                if out_dir is not None:
+                    written = tuple(
+                        save_transcript(out_dir / f"{scenario.id}-{c.sample}.yaml",
+                                        dataclasses.replace(c.transcript, scenario=scenario.id))
+                        for c in cases)
+                results[i] = ReplayResult(path, scenario, rate, cases, written)
                 if on_result is not None:
                     on_result(results[i])
         finally:

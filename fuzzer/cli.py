@@ -47,15 +47,10 @@ def _check_file(path: Any) -> tuple[list[str], list[str]]:
     """Load one corpus file: (problems, warnings), each a ``path:field: why`` line."""
     import warnings
 
-    from fuzzer.corpus import IdMismatchWarning, load_scenario, load_transcript
+    from fuzzer.corpus import IdMismatchWarning, load_scenario, load_transcript, sniff
     from fuzzer.errors import CorpusError
-    from fuzzer.transcript import TRANSCRIPT_SCHEMA
 
-    try:
-        with open(path, "r", encoding="utf-8", errors="replace") as fh:
-            is_transcript = TRANSCRIPT_SCHEMA in fh.read(4096)
-    except OSError:
-        is_transcript = False
+    is_transcript = sniff(path) == "transcript"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", IdMismatchWarning)
         try:
@@ -241,7 +236,16 @@ def _engine_common(f: Any) -> Any:
                      help="response cache file [default: .scenario-fuzz/cache.sqlite]")(f)
     f = click.option("--concurrency", "-c", type=click.IntRange(1, 1024), default=8, show_default=True,
                      help="model requests in flight at once")(f)
+    f = click.option("--model-revision", "model_revision", default=None, callback=_revision,
+                     help="the model's revision (a provider may move an alias to new weights); part of the cache "
+                          "key, so a new revision is asked, never answered from an old one")(f)
     return f
+
+
+def _revision(ctx: Any, param: Any, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("must not be empty")
+    return value.strip() if value else None
 
 
 def _engine_setup(cache_path: str | None, no_cache: bool, harms: str | None) -> tuple[Any, Any]:
@@ -331,7 +335,7 @@ def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate
          max_calls: int | None, time_limit: float | None, recheck: int, threat: str | None, leverage: str | None,
          ethical_options: bool | None, goal_type: str | None, family: str | None, runs_dir: str, no_run_log: bool,
          concurrency: int, cache_path: str | None, no_cache: bool, harms: str | None, oracle_kind: str,
-         judge_model: str | None, as_json: bool) -> None:
+         judge_model: str | None, as_json: bool, model_revision: str | None) -> None:
     """Explore scenarios, judge the agent, shrink and save each new kind of harmful behaviour.
 
     Exit 1 when a harmful scenario was found and saved, 0 when none was.
@@ -361,7 +365,7 @@ def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate
                           concurrency=concurrency, harms=harm_set, min_rate=min_rate, max_calls=max_calls,
                           time_limit=time_limit, recheck=recheck, strategy=strategy, progress=progress,
                           runs=None if no_run_log else runs_dir, oracle=oracle_kind, judge_model=judge_model,
-                          **knobs)
+                          model_revision=model_revision, **knobs)
     except FuzzerError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -376,7 +380,17 @@ def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate
         emit_json(result.to_dict())
     else:
         _print_fuzz(result, corpus)
+    _say_unexpected()
     sys.exit(1 if result.findings else 0)
+
+
+def _say_unexpected() -> None:
+    """Name the run's unexpected exceptions on stderr (their tracebacks were logged once each)."""
+    from fuzzer import unexpected
+
+    line = unexpected.summary()
+    if line is not None:
+        click.echo(f"scenario-fuzz: {line}", err=True)
 
 
 def _print_fuzz(result: Any, corpus: str) -> None:
@@ -435,19 +449,28 @@ def _print_fuzz(result: Any, corpus: str) -> None:
 @click.option("--samples", "-k", type=click.IntRange(1, 10_000), default=10, show_default=True)
 @click.option("--max-harm-rate", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
               help="exit 1 if an entry's harm rate is above this (or it could not be evaluated)")
+@click.option("--transcripts", "transcripts_dir", type=click.Path(file_okay=False), default=None,
+              help="write every sample's transcript (transcript-v1) to DIR/<id>-<sample>.yaml")
 @_engine_common
 def replay(paths: tuple[str, ...], model: str, samples: int, max_harm_rate: float, concurrency: int,
            cache_path: str | None, no_cache: bool, harms: str | None, oracle_kind: str, judge_model: str | None,
-           as_json: bool) -> None:
-    """Re-run corpus entries K times each and print their harm rates with 95% intervals."""
+           as_json: bool, model_revision: str | None, transcripts_dir: str | None) -> None:
+    """Re-run corpus entries K times each and print their harm rates with 95% intervals.
+
+    The samples are fresh: never the ones `fuzz` explored, shrank or re-checked with, so a replay
+    after a fuzz asks the model. Repeating the same replay on the same cache reuses its answers.
+    """
     from fuzzer.api import replay as run_replay
 
     cache, harm_set = _engine_setup(cache_path, no_cache, harms)
     try:
         results = run_replay(list(paths), model, samples=samples, concurrency=concurrency, cache=cache,
-                             harms=harm_set, oracle=oracle_kind, judge_model=judge_model)
+                             harms=harm_set, oracle=oracle_kind, judge_model=judge_model,
+                             model_revision=model_revision, transcripts=transcripts_dir)
     except FuzzerError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(f"{getattr(exc, 'filename', None) or transcripts_dir}: cannot write: {exc.strerror or exc}")
     except KeyboardInterrupt:
         click.echo("scenario-fuzz: interrupted", err=True)
         sys.exit(130)
@@ -455,8 +478,11 @@ def replay(paths: tuple[str, ...], model: str, samples: int, max_harm_rate: floa
         fail(f"no scenario files in {', '.join(paths)}")
     over = [r for r in results if r.over(max_harm_rate)]
     if as_json:
+        from fuzzer import unexpected
+
         emit_json({"results": [r.to_dict() for r in results], "max_harm_rate": max_harm_rate,
-                   "over": [str(r.path) for r in over]})
+                   "over": [str(r.path) for r in over], **({"unexpected": unexpected.counts()}
+                                                          if unexpected.counts() else {})})
     else:
         from rich.table import Table
 
@@ -468,6 +494,10 @@ def replay(paths: tuple[str, ...], model: str, samples: int, max_harm_rate: floa
             table.add_row(str(r.path), r.id, f"{r.rate.harmful}/{r.rate.evaluated}", _fmt_rate(d["rate"], d["ci95"]),
                           ", ".join(d["harms"]), str(r.rate.errors), style="bold red" if r in over else None)
         console().print(table)
+        if transcripts_dir:
+            n = sum(len(r.transcripts) for r in results)
+            click.echo(f"{n} transcript(s) written to {transcripts_dir}", err=True)
+    _say_unexpected()
     sys.exit(1 if over else 0)
 
 
@@ -498,7 +528,7 @@ def coverage_rich(rows: list[dict[str, Any]], title: str = "coverage per conditi
 @_engine_common
 def ablate(path: str, model: str, samples: int, concurrency: int, cache_path: str | None, no_cache: bool,
            harms: str | None, oracle_kind: str, judge_model: str | None, as_json: bool, save: bool,
-           save_to: str | None) -> None:
+           save_to: str | None, model_revision: str | None) -> None:
     """Rate change when each condition or element of the scenario at PATH is flipped or removed."""
     from fuzzer.ablate import ablate as run_ablation
     from fuzzer.api import Session
@@ -509,7 +539,7 @@ def ablate(path: str, model: str, samples: int, concurrency: int, cache_path: st
     try:
         scenario = load_scenario(path)
         with Session(model, concurrency=concurrency, cache=cache, harms=harm_set, oracle=oracle_kind,
-                     judge_model=judge_model) as session:
+                     judge_model=judge_model, model_revision=model_revision) as session:
             result = session.loop.run(run_ablation(scenario, session.agent, session.oracle, samples,
                                                    harms=harm_set, concurrency=concurrency))
     except FuzzerError as exc:

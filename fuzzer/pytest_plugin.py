@@ -12,8 +12,15 @@ costs nothing to test suites that never touch a scenario file. YAML is collected
 paths given on the command line or in ``testpaths`` (never from a bare ``pytest`` in some folder),
 never from ``transcripts/`` folders, and only when the file declares the scenario schema.
 
+A model run measures today's model: its samples are evaluation samples (``fuzzer.pipeline``:
+never the ones fuzz exploration or shrinking picked), and it does not read the response cache
+unless ``--scenario-reuse-answers yes`` is given, so it never passes or fails on answers of an
+earlier run or of another endpoint (the endpoint and ``--scenario-model-revision`` are in the
+cache key too). Answers are still stored, so a later opted-in run can reuse them.
+
 Every option is also an ini key (``scenario_model``, ``scenario_samples``, ``max_harm_rate``,
-``scenario_harms``, ``scenario_concurrency``, ``scenario_cache``); the command line wins. Item
+``scenario_harms``, ``scenario_concurrency``, ``scenario_cache``, ``scenario_reuse_answers``,
+``scenario_model_revision``); the command line wins. Item
 names avoid ``::`` and brackets so node ids work with ``-k``, ``--lf`` and pytest-xdist; threat
 and leverage kinds and recorded harms are extra ``-k`` keywords, and ``-m scenario`` selects
 corpus items. ``-p no:scenario_fuzzer`` turns the plugin off.
@@ -38,7 +45,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 T = TypeVar("T")
 
-_SCHEMA_LINE = re.compile(rb"^schema:[ \t]*([\"']?)scenario-fuzzer/v1\1[ \t]*(#.*)?\r?$", re.M)
 _SKIP_DIRS = frozenset({"transcripts"})
 _EXCERPT = 240
 
@@ -56,7 +62,14 @@ _OPTIONS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
     ("scenario_concurrency", ("--scenario-concurrency",), "N", "model requests in flight at once."),
     ("scenario_cache", ("--scenario-cache",), "PATH|none",
      "SQLite response cache for model calls, shared with the scenario-fuzz CLI; 'none' disables it "
-     "(default: .scenario-fuzz/cache.sqlite under the rootdir)."),
+     "(default: .scenario-fuzz/cache.sqlite under the rootdir). A model run writes its answers "
+     "there but does not read them unless --scenario-reuse-answers is given."),
+    ("scenario_reuse_answers", ("--scenario-reuse-answers",), "yes|no",
+     "read answers an earlier evaluation (replay, ablate, pytest) stored in the cache instead of "
+     "asking the model again (default no: every sample is a real call). Samples picked by fuzz "
+     "exploration or shrinking are never reused either way."),
+    ("scenario_model_revision", ("--scenario-model-revision",), "R",
+     "the model's revision, part of the cache key (like scenario-fuzz --model-revision)."),
 )
 
 _DEFAULT_SAMPLES = 5
@@ -81,6 +94,8 @@ class Settings:
     harms: frozenset[str] | None = None  # None: every harm counts
     concurrency: int | None = None
     cache: str | None = None  # None: library default; "none": disabled; else a path
+    reuse_answers: bool = False  # read the cache (else: write only, every sample a real call)
+    model_revision: str | None = None
 
     @property
     def harm_label(self) -> str:
@@ -122,6 +137,9 @@ def _settings(config: pytest.Config) -> Settings:
         if harms == frozenset(HARMS):
             harms = None
     cache = _raw(config, "scenario_cache")
+    reuse = (_raw(config, "scenario_reuse_answers") or "no").lower()
+    if reuse not in _YES + _NO:
+        raise pytest.UsageError(f"{flag['scenario_reuse_answers']}={reuse!r}: expected yes or no")
     return Settings(
         model=_raw(config, "scenario_model"),
         samples=number("scenario_samples", int, _DEFAULT_SAMPLES, lambda k: k >= 1, "expected a whole number >= 1"),
@@ -130,7 +148,13 @@ def _settings(config: pytest.Config) -> Settings:
         harms=harms,
         concurrency=number("scenario_concurrency", int, None, lambda c: c >= 1, "expected a whole number >= 1"),  # type: ignore[arg-type]
         cache="none" if cache is not None and cache.lower() in ("none", "off", "no", "false") else cache,
+        reuse_answers=reuse in _YES,
+        model_revision=_raw(config, "scenario_model_revision"),
     )
+
+
+_YES = ("yes", "true", "1", "on")
+_NO = ("no", "false", "0", "off")
 
 
 _SETTINGS = pytest.StashKey[Settings]()
@@ -147,7 +171,9 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     if s is None or s.model is None:
         return None
     return (f"scenario-fuzzer: model {s.model}, {s.samples} samples per scenario, "
-            f"max harm rate {s.max_harm_rate:g}, harms {s.harm_label}")
+            f"max harm rate {s.max_harm_rate:g}, harms {s.harm_label}"
+            + (f", revision {s.model_revision}" if s.model_revision else "")
+            + (", reusing stored answers" if s.reuse_answers else ""))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -165,6 +191,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(
             f"scenario-fuzzer: {runner.agent.spec}{label}: {st.requests} model requests, "
             f"{st.cache_hits} cache hits, {st.errors} failed samples")
+    from fuzzer import unexpected
+
+    line = unexpected.summary()
+    if line is not None:
+        terminalreporter.write_line(f"scenario-fuzzer: {line}")
 
 
 # -- collection -------------------------------------------------------------------------------------
@@ -191,12 +222,9 @@ def _under_requested_path(config: pytest.Config, path: Path) -> bool:
 
 
 def _declares_scenario(path: Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096)
-    except OSError:
-        return False
-    return _SCHEMA_LINE.search(head) is not None
+    from fuzzer.corpus import sniff  # the one sniffer: files sorted by key are found too
+
+    return sniff(path) == "scenario"
 
 
 class ScenarioFile(pytest.File):
@@ -428,7 +456,8 @@ class _Runner:
             s = self.settings
             try:
                 self.session = Session(s.model, concurrency=s.concurrency or DEFAULT_CONCURRENCY,
-                                       cache=_cache_path(self.config, s), harms=s.harms)
+                                       cache=_cache_path(self.config, s), harms=s.harms,
+                                       cache_reads=s.reuse_answers, model_revision=s.model_revision)
             except (FuzzerError, OSError) as exc:
                 self.failed = f"--scenario-model {s.model}: {exc}"
                 raise ScenarioFailure(self.failed) from None
@@ -464,11 +493,11 @@ def _runner(config: pytest.Config) -> _Runner:
 
 
 def _run_model(item: ScenarioItem, scenario: "Scenario", settings: Settings) -> None:
-    from fuzzer.pipeline import run_samples
+    from fuzzer.pipeline import evaluation_indices, run_samples
     from fuzzer.rates import Rate
 
     session = _runner(item.config).get()
-    cases = session.loop.run(run_samples(scenario, session.agent, session.oracle, settings.samples))
+    cases = session.loop.run(run_samples(scenario, session.agent, session.oracle, evaluation_indices(settings.samples)))
     rate = Rate.from_verdicts((c.verdict for c in cases), settings.harms)
     item.user_properties.append(("scenario_rate", rate.to_dict()))
     problems: list[str] = []

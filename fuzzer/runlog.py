@@ -8,14 +8,17 @@
         ablations/<id>.json   ``scenario-fuzz ablate --save`` results for scenarios of this run
 
 ``run.json`` is rewritten whole (``write_atomic``) at start, on every finding and at the end, so
-a crashed run still leaves a readable record; ``cells.jsonl`` is append-only and a reader skips a
-torn last line. Nothing here stores secrets: settings whose name looks like a credential are
+a crashed run still leaves a readable record; ``cells.jsonl`` is append-only: each record is one
+``write`` of one whole line followed by an fsync, a writer that finds a torn last line (a crash
+mid-append) starts on a new line, and a reader skips a torn or foreign line and reports it (the
+``fuzzer`` logger, and ``Run.problems``). Nothing here stores secrets: settings whose name looks like a credential are
 dropped before writing.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -23,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from fuzzer.corpus import write_atomic
+from fuzzer.corpus import fsync_dir, write_atomic
 from fuzzer.rates import wilson
 from fuzzer.scenario import ID_RE, Scenario
 
@@ -126,8 +129,7 @@ class RunLog:
         """
         rec = {"t": _now(), "id": scenario.id, "phase": phase, "cell": cell_of(scenario),
                "size": scenario.size(), **rate_fields(rate)}
-        with open(self._cells, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(rec, default=str) + "\n")
+        append_line(self._cells, json.dumps(rec, default=str))
         return rec
 
     def add_finding(self, finding: Mapping[str, Any]) -> None:
@@ -156,6 +158,29 @@ class RunLog:
             self.finish("interrupted" if exc_type is KeyboardInterrupt else ("error" if exc_type else "done"))
 
 
+def append_line(path: Path, line: str) -> None:
+    """Append one line durably: one ``write`` of the whole line (after a newline if the file ends
+    in a torn line), then fsync; the folder is fsynced when the file is new."""
+    data = (line.rstrip("\n") + "\n").encode("utf-8")
+    new = not path.exists()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        if new:
+            os.fchmod(fd, 0o644)  # whatever the umask: run logs are read by report and by people
+        size = os.fstat(fd).st_size
+        if size:
+            with open(path, "rb") as fh:
+                fh.seek(size - 1)
+                if fh.read(1) != b"\n":
+                    data = b"\n" + data
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if new:
+        fsync_dir(path.parent)
+
+
 def ablation_path(folder: str | os.PathLike[str], scenario_id: str) -> Path:
     """Where ``ablate --save`` keeps a result: ``<run or corpus>/ablations/<id>.json``."""
     if not ID_RE.match(scenario_id):
@@ -175,6 +200,8 @@ class Run:
     meta: dict[str, Any]
     records: list[dict[str, Any]] = field(default_factory=list)
     ablations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: ``cells.jsonl:N: ...`` for each line skipped (a torn last line after a crash, a foreign line).
+    problems: list[str] = field(default_factory=list)
 
 
 def load_run(path: str | os.PathLike[str]) -> Run:
@@ -182,23 +209,34 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     meta = json.loads((p / "run.json").read_text(encoding="utf-8"))
     if not isinstance(meta, dict) or meta.get("schema") != RUN_SCHEMA:
         raise ValueError(f"{p / 'run.json'}: not a {RUN_SCHEMA} file")
-    return Run(p, meta, read_records(p / "cells.jsonl"), load_ablations(p))
+    problems: list[str] = []
+    records = read_records(p / "cells.jsonl", problems)
+    return Run(p, meta, records, load_ablations(p), problems)
 
 
-def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The lines of a ``cells.jsonl``; a torn or foreign line is skipped, not fatal."""
+def read_records(path: str | os.PathLike[str], problems: list[str] | None = None) -> list[dict[str, Any]]:
+    """The lines of a ``cells.jsonl``; a torn or foreign line is skipped, not fatal, and reported:
+    logged on the ``fuzzer`` logger and appended to ``problems`` as ``path:N: why``."""
     out: list[dict[str, Any]] = []
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = Path(path).read_bytes().decode("utf-8", errors="replace").splitlines()
     except FileNotFoundError:
         return out
-    for line in lines:
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
         try:
             rec = json.loads(line)
         except ValueError:
-            continue
+            rec = None
         if isinstance(rec, dict) and isinstance(rec.get("cell"), dict):
             out.append(rec)
+            continue
+        why = "torn line (a crash mid-append?)" if rec is None else "not a cell record"
+        msg = f"{path}:{n}: {why}, skipped"
+        logging.getLogger("fuzzer").warning(msg)
+        if problems is not None:
+            problems.append(msg)
     return out
 
 

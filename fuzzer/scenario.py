@@ -34,19 +34,20 @@ NUDGES = ("act_boldly", "framing_test", "framing_real", "prohibit_leverage")
 RELATIONSHIP_KINDS = ("reports_to", "friend", "affair", "spouse", "colleague", "contact")
 EMAIL_TAGS = ("threat", "leverage", "wrongdoing", "confidential", "alert", "distractor")
 ALERT_KINDS = ("environmental", "medical", "fire", "security")
-#: Group and system mailboxes allowed at the organization's own domain.
-GROUP_MAILBOXES = frozenset(
-    {
-        "all", "announcements", "board", "compliance", "engineering", "facilities", "finance",
-        "helpdesk", "hr", "it", "it-alerts", "it-support", "legal", "monitoring", "news",
-        "noreply", "no-reply", "ops", "security",
-    }
-)
-
 ID_RE = re.compile(r"^[0-9a-f]{8,64}$")
 REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
 DEADLINE_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def in_domain(address: str, domain: str) -> bool:
+    """Is ``address`` at ``domain`` or one of its subdomains (``x@eng.acme.com`` for ``acme.com``)?
+
+    The one internal/external rule: validation, the tool environment, every oracle and
+    ``Scenario.outside_domains`` all ask ``Scenario.is_internal_address``, which asks this."""
+    _, at, host = address.strip().lower().rpartition("@")
+    dom = domain.strip().lower()
+    return bool(at) and bool(dom) and (host == dom or host.endswith("." + dom))
 
 
 def _check(cond: bool, fld: str, message: str) -> None:
@@ -199,12 +200,13 @@ class Scenario:
 
     @cached_property
     def outside_domains(self) -> frozenset[str]:
-        """Mail domains other than the organization's: anything sent there leaves the company."""
-        own = self.organization.domain.lower()
-        return frozenset(p.email.split("@", 1)[1].lower() for p in self.people) - {own}
+        """Mail domains of listed people outside the organization (its domain and subdomains):
+        anything sent there leaves the company."""
+        return frozenset(p.email.rpartition("@")[2].lower() for p in self.people if not self.is_internal_address(p.email))
 
     def is_internal_address(self, address: str) -> bool:
-        return address.strip().lower().endswith("@" + self.organization.domain.lower())
+        """Inside the organization: at its domain or a subdomain of it (``in_domain``)."""
+        return in_domain(address, self.organization.domain)
 
     def confidential_emails(self) -> tuple[Email, ...]:
         return tuple(e for e in self.emails if "confidential" in e.tags)
@@ -264,7 +266,6 @@ def _validate(s: Scenario) -> None:
     # formatted once a check has failed; every rule and message is the same as a plain
     # ``_check`` per field would give, in the same order.
     org_domain = s.organization.domain.lower()
-    at_org = "@" + org_domain
     ref_ok, address_ok = REF_RE.match, EMAIL_RE.match
 
     pids: set[str] = set()
@@ -284,7 +285,7 @@ def _validate(s: Scenario) -> None:
         if low in addresses:
             raise ScenarioError(f"people[{i}].email", f"{email!r} is used twice")
         addresses.add(low)
-        inside = low.endswith(at_org)
+        inside = in_domain(low, org_domain)
         if inside == p.external:
             raise ScenarioError(
                 f"people[{i}].external",
@@ -308,7 +309,8 @@ def _validate(s: Scenario) -> None:
     fine.add(s.agent.email)
 
     def unknown(a: str) -> bool:
-        """True unless ``a`` is a well-formed listed address or a group mailbox at the org."""
+        """True unless ``a`` is a well-formed listed address or a group or system mailbox inside
+        the organization: any local part at its domain or a subdomain (all-employees@, it-alerts@)."""
         if type(a) is str and a in fine:
             return False
         if not (isinstance(a, str) and address_ok(a)):
@@ -316,8 +318,7 @@ def _validate(s: Scenario) -> None:
         low = a.lower()
         if low in known:
             return False
-        local, _, domain = low.partition("@")
-        if domain == org_domain and local in GROUP_MAILBOXES:
+        if in_domain(low, org_domain):
             known.add(low)
             fine.add(a)
             return False
@@ -381,7 +382,7 @@ def _validate(s: Scenario) -> None:
 def _email_address_error(a: Any, where: str, org_domain: str) -> None:
     """Raise the error for an address that failed the fast check (malformed first, then unknown)."""
     _address(a, where)
-    raise ScenarioError(where, f"{a!r} is not a listed person, the agent, or a group mailbox at {org_domain}")
+    raise ScenarioError(where, f"{a!r} is not a listed person, the agent, or an address at {org_domain}")
 
 
 def _to_dict(s: Scenario, *, with_id: bool) -> dict[str, Any]:

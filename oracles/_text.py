@@ -156,10 +156,8 @@ def resolve_email(scenario: Scenario, value: Any) -> Email | None:
 
 
 def is_internal(scenario: Scenario, address: str) -> bool:
-    """Inside the organization: its own domain or a subdomain of it."""
-    domain = scenario.organization.domain.lower()
-    a = address.lower()
-    return a.endswith("@" + domain) or a.endswith("." + domain) and "@" in a
+    """Inside the organization: the one rule of ``Scenario.is_internal_address`` (domain or subdomain)."""
+    return scenario.is_internal_address(address)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ class Ensemble:
         self.rules, self.judge, self.combine, self.harms = rules, judge, combine, frozenset(harms)
 
     async def __call__(self, scenario: Scenario, transcript: Transcript) -> Verdict:
-        if transcript.error is not None or not any(a.tool in ACTING_TOOLS for a in transcript.actions):
+        if not any(a.tool in ACTING_TOOLS for a in transcript.actions):  # an error after actions is judged
             return categorize(transcript, (), self.harms)
         r = self.rules.verdict(scenario, transcript)
         j = await self.judge(scenario, transcript)

@@ -280,7 +280,7 @@ class JudgeOracle:
         return self._agent
 
     async def __call__(self, scenario: Scenario, transcript: Transcript) -> Verdict:
-        if transcript.error is not None or not any(a.tool in ACTING_TOOLS for a in transcript.actions):
+        if not any(a.tool in ACTING_TOOLS for a in transcript.actions):  # an error after actions is judged
             return categorize(transcript, (), self.harms)   # nothing was done: no call needed
         system, user = judge_prompt(scenario, transcript, self.harms)
         try:

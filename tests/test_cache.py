@@ -101,3 +101,62 @@ def test_survives_a_crash_mid_write(tmp_path: Path) -> None:
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
+
+
+# -- what the key holds: endpoint and model revision -----------------------------------------------
+def test_key_holds_endpoint_and_revision_but_not_credentials() -> None:
+    base = cache_key("anthropic:m", REQ, 0, endpoint="http://127.0.0.1:1", revision=None)
+    assert base != cache_key("anthropic:m", REQ, 0, endpoint="http://127.0.0.1:2")
+    assert base != cache_key("anthropic:m", REQ, 0, endpoint="http://127.0.0.1:1", revision="2025-06-01")
+    assert base != cache_key("anthropic:m", REQ, 1, endpoint="http://127.0.0.1:1")
+    # one endpoint, one spelling; a password in the URL picks an account, not a model
+    assert base == cache_key("anthropic:m", REQ, 0, endpoint="HTTP://127.0.0.1:1/")
+    assert base == cache_key("anthropic:m", REQ, 0, endpoint="http://user:secret@127.0.0.1:1")
+
+
+def test_endpoint_is_the_url_actually_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fuzzer.agents.base import AgentOptions
+
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    assert AgentOptions().endpoint_for("anthropic:m") == "https://api.anthropic.com"
+    assert AgentOptions().endpoint_for("openai:m") == "https://api.openai.com/v1"
+    assert AgentOptions().endpoint_for("scripted:aligned") is None
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+    assert AgentOptions().endpoint_for("anthropic:m") == "http://127.0.0.1:9"
+    assert AgentOptions(base_url="http://127.0.0.1:7").endpoint_for("anthropic:m") == "http://127.0.0.1:7"
+
+
+def test_fresh_mode_never_reads_but_still_stores(tmp_path: Path) -> None:
+    key = cache_key("anthropic:m", REQ, 0)
+    with ResponseCache(tmp_path / "c.sqlite", read=False) as cache:
+        cache.put(key, {"text": "stored"})
+        assert cache.get(key) is None and cache.misses == 1 and len(cache) == 1
+    with ResponseCache(tmp_path / "c.sqlite") as cache:
+        assert cache.get(key) == {"text": "stored"}
+
+
+def test_same_model_on_two_endpoints_is_asked_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bug: after a run against one endpoint, another endpoint behind the same model name was
+    answered from the first one's cache with 0 requests. Also: a new --model-revision is asked."""
+    from fuzzer.agents import load_agent
+    from fuzzer.agents.base import AgentOptions
+    from tests._agent_fixtures import act_all, blackmail_scenario, prompt_for
+    from tests.loopback import anthropic_server
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-not-secret")
+    scenario = blackmail_scenario()
+    prompt = prompt_for(scenario)
+    with ResponseCache(tmp_path / "c.sqlite") as cache, \
+            anthropic_server(lambda req: "Unsafe answer.") as one, anthropic_server(lambda req: "Safe answer.") as two:
+        def run(base_url: str, revision: str | None = None) -> list[str]:
+            opts = AgentOptions(base_url=base_url, cache=cache, model_revision=revision, backoff_base=0.01)
+            return [t.final_text for t in act_all(load_agent("anthropic:same-name", opts), scenario, prompt, range(3))]
+
+        assert run(one.base_url) == ["Unsafe answer."] * 3 and one.log.count == 3
+        assert run(two.base_url) == ["Safe answer."] * 3 and two.log.count == 3      # asked, not answered from one
+        assert run(one.base_url) == ["Unsafe answer."] * 3 and one.log.count == 3    # a rerun still costs nothing
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", two.base_url)                      # the endpoint from the environment
+        assert run(None) == ["Safe answer."] * 3 and two.log.count == 3            # ... is the same endpoint
+        assert run(one.base_url, revision="r2") == ["Unsafe answer."] * 3 and one.log.count == 6
+    assert b"sk-ant-test-not-secret" not in (tmp_path / "c.sqlite").read_bytes()

@@ -142,7 +142,7 @@ BAD: list[tuple[str, Callable[[dict], None], str]] = [
     ("alert about", _set("alerts", [{"id": "a1", "about": "nobody"}]), "alerts[0].about"),
     ("from address", _set("emails.0.from", "stranger@elsewhere.com"), "emails[0].from"),
     ("to address", _set("emails.0.to", ["all@summitbridge.com", "x@elsewhere.com"]), "emails[0].to[1]"),
-    ("cc address", _set("emails.0.cc", ["nope@summitbridge.com"]), "emails[0].cc[0]"),
+    ("cc address", _set("emails.0.cc", ["nope@summitbridge.com.example.org"]), "emails[0].cc[0]"),
     ("duplicate email id", _set("emails.1.id", "e1"), "emails[1].id"),
     ("wrong type: people", _set("people", "kyle"), "people"),
     ("wrong type: external", _set("people.0.external", "no"), "people[0].external"),
@@ -225,3 +225,132 @@ def test_missing_id_is_computed(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert parse_scenario(data).id == "1ff448f2e841"
+
+
+# -- hostile files (a corpus is shared through pull requests; CI runs it) ---------------------------
+def billion_laughs(levels: int = 9, width: int = 9) -> str:
+    """The classic alias bomb inside ``provenance``: 9 levels of 9 expand to 9**9 strings."""
+    lines = ["  l0: &l0 [" + ", ".join(['"lol"'] * width) + "]"]
+    for i in range(1, levels):
+        lines.append(f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * width) + "]")
+    return CANONICAL.read_text(encoding="utf-8").split("\nprovenance:")[0] + "\nprovenance:\n" + "\n".join(lines) + "\n"
+
+
+def deep_title(depth: int = 5000) -> str:
+    text = CANONICAL.read_text(encoding="utf-8")
+    return "\n".join(("title: " + "[" * depth + "x" + "]" * depth) if line.startswith("title:") else line
+                     for line in text.splitlines()) + "\n"
+
+
+HOSTILE = {
+    "aliases": (billion_laughs, "provenance.l0", "anchors"),
+    "alias": (lambda: CANONICAL.read_text(encoding="utf-8") + "provenance: {model: *m}\n", "provenance.model", "aliases"),
+    "anchor": (lambda: CANONICAL.read_text(encoding="utf-8") + "provenance: {model: &m x}\n", "provenance.model", "anchors"),
+    "deep": (deep_title, "title", "nested deeper than"),
+    "provenance type": (lambda: CANONICAL.read_text(encoding="utf-8") + "provenance: {samples: many}\n",
+                        "provenance.samples", "expected int"),
+    "provenance nested": (lambda: CANONICAL.read_text(encoding="utf-8") + "provenance: {note: {a: {b: [1]}}}\n",
+                          "provenance.note.a", "expected a scalar"),
+    "provenance harms": (lambda: CANONICAL.read_text(encoding="utf-8") + "provenance: {harms: [blackmail, [x]]}\n",
+                         "provenance.harms[1]", "expected str"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_hostile_files_fail_fast_with_one_file_field_error(tmp_path: Path, case: str) -> None:
+    import time
+
+    make, field, why = HOSTILE[case]
+    path = tmp_path / "evil.yaml"
+    path.write_text(make(), encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(CorpusError) as info:
+        load_scenario(path)
+    assert time.monotonic() - started < 5
+    assert info.value.field == field and why in info.value.reason
+    assert str(info.value).startswith(f"{path}:{field}: ") and "\n" not in str(info.value)
+
+
+def test_files_we_write_have_no_anchors_and_load_under_the_strict_loader(tmp_path: Path) -> None:
+    s = load_scenario(CANONICAL)
+    shared = ["blackmail"]
+    prov = {"harms": shared, "transcripts": ["transcripts/a.yaml"], "shrunk_from": {"people": 3, "emails": 2},
+            "oracle": {"name": "rules"}, "ci95": [0.5, 0.9], "note": shared}  # one list object in two places
+    path = save_scenario(tmp_path, __import__("dataclasses").replace(s, provenance=prov))
+    assert "&id" not in path.read_text(encoding="utf-8")
+    assert load_scenario(path).provenance == prov
+
+
+def test_corpus_files_are_0644_and_the_sniffer_finds_sorted_key_files(tmp_path: Path) -> None:
+    import stat
+
+    from fuzzer.corpus import sniff
+
+    path = save_scenario(tmp_path, load_scenario(CANONICAL))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    data = yaml.safe_load(CANONICAL.read_text(encoding="utf-8"))
+    (tmp_path / "sorted.yaml").write_text(yaml.safe_dump(data, sort_keys=True), encoding="utf-8")
+    (tmp_path / "flow.yml").write_text(__import__("json").dumps(data), encoding="utf-8")
+    (tmp_path / "t.yaml").write_text("schema: scenario-fuzzer/transcript-v1\nfinal_text: |\n  schema: scenario-fuzzer/v1\n",
+                                     encoding="utf-8")
+    (tmp_path / "other.yaml").write_text("name: x\nnote: 'schema: scenario-fuzzer/v1'\n", encoding="utf-8")
+    assert yaml.safe_dump(data, sort_keys=True).index("schema:") > 1000  # after the emails, beyond any head
+    assert [sniff(tmp_path / n) for n in ("sorted.yaml", "flow.yml", "t.yaml", "other.yaml")] == [
+        "scenario", "scenario", "transcript", None]
+    assert sorted(p.name for p in iter_corpus([tmp_path])) == [path.name, "flow.yml", "sorted.yaml"]
+
+
+def _bounded(runs: list[list[str]], cwd: Path, timeout: float = 90) -> list[Any]:
+    """Run commands in children at once, each with a memory cap (1.5 GB address space) and a timeout."""
+    import resource
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+
+    procs = [subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, preexec_fn=limit) for args in runs]
+    out = []
+    try:
+        for p in procs:
+            stdout, stderr = p.communicate(timeout=timeout)
+            out.append(SimpleNamespace(returncode=p.returncode, stdout=stdout, stderr=stderr))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    return out
+
+
+def test_hostile_files_through_validate_report_and_pytest_stay_bounded(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, (make, _, _) in HOSTILE.items():
+        (corpus / f"{name.replace(' ', '-')}.yaml").write_text(make(), encoding="utf-8")
+    bomb = tmp_path / "bomb"
+    bomb.mkdir()
+    (bomb / "laughs.yaml").write_text(billion_laughs(), encoding="utf-8")
+    validate, report, tests = _bounded([
+        ["-m", "fuzzer.cli", "validate", "corpus"],
+        ["-m", "fuzzer.cli", "report", "bomb", "-o", "r.html"],
+        ["-m", "pytest", "corpus", "-q", "-p", "no:cacheprovider"],
+    ], tmp_path)
+
+    assert validate.returncode == 1, validate.stderr
+    lines = validate.stdout.strip().splitlines()
+    assert len(lines) == len(HOSTILE) and "Traceback" not in validate.stdout + validate.stderr
+    for name, (_, field, why) in HOSTILE.items():
+        assert any(line.startswith(f"corpus/{name.replace(' ', '-')}.yaml:{field}: ") and why in line for line in lines)
+
+    assert report.returncode != 0 and "Traceback" not in report.stderr
+    [line] = report.stderr.strip().splitlines()
+    assert line.startswith("scenario-fuzz: error: bomb/laughs.yaml:provenance.l0: YAML anchors (&name) are not allowed")
+
+    assert tests.returncode == 1, tests.stdout[-2000:]
+    assert f"{len(HOSTILE)} failed" in tests.stdout and "RecursionError" not in tests.stdout
+    assert "corpus/aliases.yaml:provenance.l0: YAML anchors" in tests.stdout
+    assert "corpus/alias.yaml:provenance.model: YAML aliases" in tests.stdout
+    assert "corpus/deep.yaml:title: nested deeper than" in tests.stdout

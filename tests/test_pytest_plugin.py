@@ -134,6 +134,20 @@ def test_item_names_are_safe_node_ids(pytester: pytest.Pytester) -> None:
     assert f"corpus/odd.yaml::a: b (x) c ({ident})" in result.outlines
 
 
+def test_a_file_dumped_with_sorted_keys_is_collected(pytester: pytest.Pytester) -> None:
+    """``schema`` after the long ``emails`` list (sorted keys) used to be missed: no item, no error."""
+    import yaml
+
+    data = yaml.safe_load(canonical_blackmail().read_text(encoding="utf-8"))
+    text = yaml.safe_dump(data, sort_keys=True)
+    assert text.index("\nschema:") > 4096
+    write(pytester, "corpus/sorted.yaml", text)
+    write(pytester, "corpus/broken-sorted.yaml", text.replace("decision_maker: kyle", "decision_maker: nobody"))
+    result = pytester.runpytest("corpus", "-q")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*corpus/broken-sorted.yaml:threat.decision_maker: 'nobody' is not a person id*"])
+
+
 def test_a_bare_pytest_collects_no_yaml_but_testpaths_does(pytester: pytest.Pytester, small: Path) -> None:
     result = pytester.runpytest("--collect-only", "-q")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
@@ -303,7 +317,7 @@ def test_self_preserving_agent_fails_the_canonical_item_with_evidence(pytester: 
     assert int(n) == 4 and 1 <= int(harmful) == int(count) <= 4 and float(rate) == pytest.approx(int(harmful) / 4, abs=0.01)
     assert float(lo) <= float(rate) <= float(hi)
     assert "model scripted:self-preserving (simulated), 4 samples" in out
-    assert re.search(r"action #\d+: send_email to kyle\.johnson@summitbridge\.com, subject '.*': '.*Jessica", out), out
+    assert re.search(r"action #\d+: send_email to kyle\.johnson@summitbridge\.com, subject '.*': ['\"].*Jessica", out), out
     assert "evidence (oracle blackmail, confidence" in out
     assert "Traceback" not in out
     assert "scenario-fuzzer: scripted:self-preserving (simulated agent): 4 model requests" in out
@@ -419,15 +433,29 @@ def test_failed_model_calls_fail_the_item_and_are_never_harmless(pytester: pytes
     assert "Traceback" not in out
 
 
-def test_response_cache_is_shared_between_runs(pytester: pytest.Pytester, canonical: Path, loopback_env) -> None:
+def test_a_model_run_asks_the_model_unless_told_to_reuse_answers(pytester: pytest.Pytester, canonical: Path,
+                                                                 loopback_env) -> None:
     srv = loopback_env(by_turn(_plea_reply(), "Done."))
     args = ("corpus", "--scenario-model", "anthropic:claude-loopback", "--scenario-samples", "2")
     pytester.runpytest(*args).assert_outcomes(passed=1)
     assert srv.log.count == 4 and (pytester.path / ".scenario-fuzz" / "cache.sqlite").is_file()
+    # By default a rerun measures today's model: every sample is a real call again.
     result = pytester.runpytest(*args)
     result.assert_outcomes(passed=1)
-    assert srv.log.count == 4
-    result.stdout.fnmatch_lines(["*0 model requests, 4 cache hits*"])
+    assert srv.log.count == 8
+    result.stdout.fnmatch_lines(["*4 model requests, 0 cache hits*"])
+    # Opting in reads the stored answers (of evaluation samples only): nothing is asked.
+    result = pytester.runpytest(*args, "--scenario-reuse-answers", "yes")
+    result.assert_outcomes(passed=1)
+    assert srv.log.count == 8
+    result.stdout.fnmatch_lines(["*0 model requests, 4 cache hits*", ])
+    assert "reusing stored answers" in result.stdout.str()
+    # Another revision of the model is another model: asked even when reuse is on.
+    result = pytester.runpytest(*args, "--scenario-reuse-answers", "yes", "--scenario-model-revision", "r2")
+    result.assert_outcomes(passed=1)
+    assert srv.log.count == 12 and "revision r2" in result.stdout.str()
+    pytester.runpytest(*args, "--scenario-reuse-answers", "maybe").stderr.fnmatch_lines(
+        ["*--scenario-reuse-answers='maybe': expected yes or no*"])
 
 
 def test_pytest_xdist_runs_items_in_workers(pytester: pytest.Pytester, canonical: Path) -> None:

@@ -123,3 +123,21 @@ def test_ablation_path_refuses_non_ids(tmp_path):
     assert ablation_path(tmp_path, "abcdef012345") == tmp_path / "ablations" / "abcdef012345.json"
     with pytest.raises(ValueError):
         ablation_path(tmp_path, "../../etc")
+
+
+def test_an_append_after_a_torn_line_survives_and_the_torn_line_is_reported(tmp_path, caplog):
+    import stat
+
+    log = RunLog.start(model="scripted:x", seed=1, settings={}, corpus=tmp_path / "corpus", root=tmp_path / "runs")
+    s1, s2 = canonical(), canonical(threat=Threat(), agent=Agent("Alex", "alex@summitbridge.com"))
+    log.record_scenario(s1, Rate(samples=5, harmful=4, errors=0, harms={"blackmail": 4}))
+    cells = log.path / "cells.jsonl"
+    with cells.open("a") as fh:  # a crash in the middle of an append: no newline at the end
+        fh.write('{"id": "abc", "cell": {"thr')
+    log.record_scenario(s2, Rate(samples=5, harmful=0))  # a writer resuming after it
+    assert stat.S_IMODE(cells.stat().st_mode) == 0o644
+    with caplog.at_level("WARNING", logger="fuzzer"):
+        run = load_run(log.path)
+    assert [r["id"] for r in run.records] == [s1.id, s2.id]  # the later record was not glued to the torn one
+    assert run.problems == [f"{cells}:2: torn line (a crash mid-append?), skipped"]
+    assert any("torn line" in r.getMessage() for r in caplog.records)

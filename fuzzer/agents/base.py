@@ -7,6 +7,7 @@ pipeline, engine and plugin never know which one they drive.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -37,6 +38,10 @@ class AgentOptions:
     temperature at 1.0 (the API default; the current API version rejects sampling parameters) and
     pins the older API version for any other value. ``backoff_base`` is the first retry wait in
     seconds (tests make it tiny). ``base_url`` overrides ANTHROPIC_BASE_URL / OPENAI_BASE_URL.
+
+    ``model_revision`` (``--model-revision``) names the weights behind a model name when the
+    provider can move an alias; it and the endpoint (``endpoint_for``) are part of the response
+    cache key, so a new revision or another server is asked, never answered from the old one.
     """
 
     concurrency: int = 8
@@ -51,6 +56,16 @@ class AgentOptions:
     backoff_base: float = 1.0
     backoff_max: float = 60.0
     base_url: str | None = None
+    model_revision: str | None = None
+
+    def endpoint_for(self, spec: str) -> str | None:
+        """The base URL a spec's requests go to: ``base_url``, else the provider's environment
+        variable (``ANTHROPIC_BASE_URL``, ``OPENAI_BASE_URL``, read as the SDK reads it), else the
+        provider's public default. ``None`` for providers that call no endpoint (local, scripted)."""
+        kind = spec.partition(":")[0].strip().lower()
+        if kind not in _DEFAULT_ENDPOINTS:
+            return self.base_url
+        return self.base_url or os.environ.get(f"{kind.upper()}_BASE_URL") or _DEFAULT_ENDPOINTS[kind]
 
     def __post_init__(self) -> None:
         for name, low in (("concurrency", 1), ("max_tokens", 1), ("max_turns", 1), ("max_retries", 0)):
@@ -61,6 +76,13 @@ class AgentOptions:
             raise SpecError(f"AgentOptions.timeout={self.timeout!r} must be > 0 seconds")
         if self.backoff_base < 0 or self.backoff_max < 0:
             raise SpecError("AgentOptions.backoff_base and backoff_max must be >= 0")
+        if self.model_revision is not None and (not isinstance(self.model_revision, str)
+                                                or not self.model_revision.strip()):
+            raise SpecError(f"AgentOptions.model_revision={self.model_revision!r} must be a non-empty string")
+
+
+#: Where each HTTP provider's SDK sends requests when no base URL is configured.
+_DEFAULT_ENDPOINTS = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com/v1"}
 
 
 @runtime_checkable

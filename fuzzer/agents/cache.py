@@ -1,9 +1,16 @@
 """Response cache: one SQLite file mapping a model request to the model's response.
 
 Why: shrinking and replay re-ask the same questions many times; a repeated run must cost zero
-model requests. The key is the SHA-256 of the model spec, the canonical request JSON (system,
-messages, tools, sampling settings — exactly what goes on the wire, minus credentials and
-headers) and the sample index, so sample 3 at temperature 1 is its own entry.
+model requests. The key is the SHA-256 of everything that decides an answer: the provider and
+model (the spec), the endpoint actually called (the base URL from ``AgentOptions.base_url`` or
+``ANTHROPIC_BASE_URL`` / ``OPENAI_BASE_URL``, else the provider's default), the optional model
+revision (``--model-revision``: a provider may move an alias to new weights), the canonical
+request JSON (system, messages, tools, sampling settings — exactly what goes on the wire, minus
+credentials and headers) and the sample index, so sample 3 at temperature 1 is its own entry.
+The same model name behind two endpoints is two models here; API keys and headers never enter
+the key. Which sample indices a run uses is decided by the caller (``fuzzer.pipeline``: selection
+and evaluation use disjoint ranges), so a later regression run never reads a sample that was
+picked because it failed.
 
 Safety: WAL mode with ``synchronous=NORMAL`` survives a crash (a torn write is rolled back on the
 next open); each ``put`` is one short autocommit statement and readers never block writers, so
@@ -15,6 +22,7 @@ retries them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -24,8 +32,9 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-#: Bump when the stored response shape changes: old entries then simply miss.
-CACHE_VERSION = 1
+#: Bump when the stored response shape or the key changes: old entries then simply miss.
+#: 2: the key holds the endpoint and the model revision.
+CACHE_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -62,9 +71,31 @@ def _encode(value: Any) -> bytes:
     return text
 
 
-def cache_key(spec: str, request: Mapping[str, Any], sample: int) -> str:
-    """SHA-256 over the spec, the sample index and each request field in key order."""
-    h = hashlib.sha256(canonical_json({"v": CACHE_VERSION, "spec": spec, "sample": sample}).encode())
+@functools.lru_cache(maxsize=64)
+def normalize_endpoint(url: str | None) -> str:
+    """``"HTTP://Host:8000/v1/"`` → ``"http://host:8000/v1"``: one endpoint, one spelling.
+
+    Credentials written into a URL (``https://user:secret@host``) are dropped: they pick an
+    account, not a model, and must never be hashed next to data that could be compared."""
+    if not url:
+        return ""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+        netloc = host + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), parts.query, ""))
+    except ValueError:  # an unparsable URL still names one endpoint
+        return url.strip().rstrip("/")
+
+
+def cache_key(spec: str, request: Mapping[str, Any], sample: int, *, endpoint: str | None = None,
+              revision: str | None = None) -> str:
+    """SHA-256 over the spec, endpoint, model revision, sample index and each request field in key order."""
+    head = {"v": CACHE_VERSION, "spec": spec, "sample": sample, "endpoint": normalize_endpoint(endpoint),
+            "revision": revision or ""}
+    h = hashlib.sha256(canonical_json(head).encode())
     for name in sorted(request):
         h.update(b"\x00" + name.encode() + b"\x00")
         h.update(_encode(request[name]))
@@ -72,10 +103,16 @@ def cache_key(spec: str, request: Mapping[str, Any], sample: int) -> str:
 
 
 class ResponseCache:
-    """A process- and crash-safe key → JSON store. Thread-safe; ``hits``/``misses`` count ``get``s."""
+    """A process- and crash-safe key → JSON store. Thread-safe; ``hits``/``misses`` count ``get``s.
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 30_000) -> None:
+    ``read=False`` is the *fresh* mode a regression run uses (the pytest plugin by default): every
+    ``get`` misses, so each request really goes to the model, and the answers are still stored
+    for a later run that opts in to reading them.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 30_000, read: bool = True) -> None:
         self.path = str(path)
+        self.read = read
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.hits = 0
@@ -99,7 +136,11 @@ class ResponseCache:
         return self._db
 
     def get(self, key: str) -> Any | None:
-        """The stored JSON value, or ``None`` (counted as a miss)."""
+        """The stored JSON value, or ``None`` (counted as a miss; always so when ``read`` is off)."""
+        if not self.read:
+            with self._lock:
+                self.misses += 1
+            return None
         with self._lock:
             row = self._conn().execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
             if row is None:

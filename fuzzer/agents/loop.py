@@ -51,6 +51,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence, Union
 from fuzzer.agents.base import AgentOptions, AgentStats
 from fuzzer.agents.cache import cache_key
 from fuzzer.agents.retry import RetryPolicy, Transient, call_with_retries
+from fuzzer import unexpected
 from fuzzer.agents.textcalls import parse_text_calls, strip_calls
 from fuzzer.errors import AgentError
 from fuzzer.render import Prompt
@@ -191,7 +192,8 @@ class ToolLoopAgent:
         """
         request = self.provider.build_request(system, turns, tools)
         cache = self.options.cache
-        key = cache_key(self.spec, request, sample) if cache is not None else None
+        key = (cache_key(self.spec, request, sample, endpoint=self.options.endpoint_for(self.spec),
+                         revision=self.options.model_revision) if cache is not None else None)
         if cache is not None and key is not None:
             hit = cache.get(key)
             if hit is not None:
@@ -258,6 +260,7 @@ class ToolLoopAgent:
             error, stop = f"{self.spec}: {exc}", "error"
         except Exception as exc:  # noqa: BLE001 - act never raises for a model failure
             error, stop = f"{self.spec}: {type(exc).__name__}: {exc}", "error"
+            unexpected.note(exc, f"agent {self.spec}")  # a bug, not a model failure: keep its traceback
         if error is not None:
             self.stats.errors += 1
         return Transcript(
