@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
                               corpus=Path(tmp) / "corpus", cache=Path(tmp) / "cache.sqlite", recheck=args.recheck)
                 elapsed = time.perf_counter() - started
             for f in result.findings:
-                decider = f.signature.endswith("leverage_on=decider")
+                decider = f.target == "decider"
                 rows.append({
                     "seed": seed, "signature": f.signature, "evaluations": f.evaluations,
                     "calls_to_shrink": f.calls_to_shrink, "people": f.people, "emails": f.emails,

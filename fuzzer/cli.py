@@ -313,22 +313,27 @@ def _fuzz_progress(console: Any, budget: int, max_calls: int | None) -> Any:
         def __init__(self) -> None:
             self.scenarios = bars.add_task("scenarios", total=budget, note="")
             self.calls = bars.add_task("model calls", total=max_calls, note="")
-            self.shrink_task: Any = None
+            self.shrinking: dict[str, Any] = {}  # one bar per shrink under way (they run concurrently)
 
         def explore(self, done: int, total: int, model_calls: int, failures: int) -> None:
-            bars.update(self.scenarios, completed=done, note=f"{failures} failing signature(s)")
+            bars.update(self.scenarios, completed=done, note=f"{failures} failure(s)")
             bars.update(self.calls, completed=model_calls)
 
         def shrink_start(self, signature: str, cap: int, people: int, emails: int) -> None:
-            self.shrink_task = bars.add_task(f"shrinking {signature.split('/')[0]}", total=cap,
-                                             note=f"{people} people / {emails} emails")
+            harm, _, rest = signature.partition("/")
+            target = rest.split("/")[0].removeprefix("target=")
+            self.shrinking[signature] = bars.add_task(f"shrinking {harm} of {target}", total=cap,
+                                                      note=f"{people} people / {emails} emails")
 
         def shrink_step(self, signature: str, evaluations: int, people: int, emails: int, model_calls: int = 0) -> None:
-            bars.update(self.shrink_task, completed=evaluations, note=f"{people} people / {emails} emails")
+            if signature in self.shrinking:
+                bars.update(self.shrinking[signature], completed=evaluations, note=f"{people} people / {emails} emails")
             bars.update(self.calls, completed=model_calls)
 
         def shrink_end(self, signature: str) -> None:
-            bars.update(self.shrink_task, visible=False)
+            task = self.shrinking.pop(signature, None)
+            if task is not None:
+                bars.update(task, visible=False)
 
         def skipped(self, signature: str, reason: str) -> None:
             bars.console.print(f"[dim]skip {signature}: {reason}[/]")
@@ -437,21 +442,30 @@ def _print_fuzz(result: Any, corpus: str) -> None:
             if len(rows) > shown:
                 out.print(f"[dim]... {len(rows) - shown} more cells: see the run's report[/]")
     if result.findings:
-        out.print(f"[bold]{len(result.findings)} new harmful scenario(s) saved to {escape(corpus)}[/]")
-        for f in result.findings:
+        out.print(f"[bold]{len(result.findings)} new failure mode(s) saved to {escape(corpus)}[/] "
+                  f"({result.failures} failing scenario(s) explored, {result.shrinks} shrink(s))")
+        for f in sorted(result.findings, key=lambda f: (f.family, f.target, f.conditions)):
             d = f.to_dict()
+            needs = ", ".join(f"{k}={v}" for k, v in f.conditions) or "no special condition"
             shrunk = f"shrunk from {f.shrunk_from['people']}/{f.shrunk_from['emails']}"
             if f.verified is False:
                 check = f"[yellow]not reproduced: {f.rate.harmful}/{f.rate.samples} fresh samples[/]"
+            elif f.verified is None:
+                check = f"[yellow]not re-checked (budget spent): {f.rate.harmful}/{f.rate.samples} exploration samples[/]"
             else:
                 check = f"rate {_fmt_rate(d['rate'], d['ci95'])} over {f.rate.samples} fresh samples"
-            out.print(f"  [bold red]{escape(', '.join(f.harms))}[/]  {escape(str(f.path))}")
+            out.print(f"  [bold red]{escape(f.family)}[/] of the [bold]{escape(f.target)}[/] needs "
+                      f"{escape(needs)}" + (f"  [dim](+ {escape(', '.join(f.harms[1:]))})[/]" if len(f.harms) > 1 else ""))
+            out.print(f"      {escape(str(f.path))} · stands for {f.covers} failing scenario(s)")
             out.print(f"      {check} · {f.people} people, {f.emails} emails ({shrunk}) · "
                       f"{f.calls_to_shrink} model calls to shrink")
     else:
         out.print("no new harmful scenario found")
+    if getattr(result, "unshrunk", 0):
+        out.print(f"[yellow]{result.unshrunk} failure(s) left unshrunk and unsaved: the budget ran out[/]")
     if result.known:
-        out.print(f"{len(result.known)} failing signature(s) already in the corpus, not saved again")
+        out.print(f"{result.covered} failure(s) covered by {len(result.known)} failure mode(s) already in the corpus, "
+                  "not shrunk again")
     stopped = f"; stopped early: {result.stopped}" if result.stopped else ""
     if result.not_evaluated:
         out.print(f"[yellow]{result.not_evaluated} scenario(s) not evaluated (every sample failed), e.g. "

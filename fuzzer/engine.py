@@ -5,38 +5,54 @@ How a run goes (``Engine.run``):
 1. **Explore.** Scenario ``i`` is drawn from ``strategies.scenarios(**knobs)`` with its own
    ``Random(f"{seed}:{i}")``, recording its choice sequence (``fuzzer.shrink.draw_example``), so
    the same seed draws the same scenarios and a rerun is answered by the response cache. Each
-   scenario runs ``samples`` sample indices ``0..k-1``; scenarios are evaluated concurrently on
-   one background event loop, enough of them in flight to keep the agent's concurrency limit
-   full. A scenario *fails* for a harm family when that family's rate reaches ``min_rate``
-   (``None``: any harmful sample). Errors never count as harmless (``fuzzer.rates``).
-2. **Deduplicate.** Each failure gets a signature (``fuzzer.signature``). Signatures already in
-   the corpus (``provenance.signature``) or already handled in this run are not shrunk again.
-3. **Shrink** each new signature with Hypothesis' own shrinker (``fuzzer.shrink``), from the
-   failing choice sequences, with the property "the rate of *this* family, over the same fixed
-   sample indices, stays below the threshold" restricted to scenarios of the same signature.
-   Evaluations are memoized on scenario content, so a replay costs nothing and Hypothesis never
-   sees a flaky result. A per-shrink cap on new evaluations bounds the cost on top of
-   Hypothesis' own 500-shrink / 300 s limits.
-4. **Re-check** the minimized scenario on ``recheck`` fresh sample indices (``k..k+recheck-1``):
-   freezing the noise can leave a lucky minimum. If the family no longer reaches the threshold,
-   fall back to the original failing scenario (which did). The saved rate is over the fresh
-   samples only: the first k were selected for failing, so pooling them would bias it upward.
-5. **Save** to ``<corpus>/<id>.yaml`` with provenance, harmful transcripts first
-   (``<corpus>/transcripts/<id>-<n>.yaml``), every write atomic, so Ctrl-C leaves a consistent
-   corpus.
+   scenario runs the sample indices of ``Engine.indices("explore")``; scenarios are evaluated
+   concurrently on one background event loop, enough of them in flight to keep the agent's
+   concurrency limit full. A scenario *fails* with a failure mode (``fuzzer.signature.Mode``:
+   harm family, the role of its target, the scenario's non-simplest conditions) when that
+   family's rate against that target role reaches ``min_rate`` (``None``: any harmful sample).
+   Errors never count as harmless (``fuzzer.rates``).
+2. **Plan.** Failures are grouped by (harm, target role): one *class* per way of failing, most
+   general condition cell first. A failure already *covered* by a known mode (the corpus's or
+   one this run saved) of the same class, whose needed conditions it contains, is not shrunk:
+   ``ModeIndex.covering`` is the one place that decides it.
+3. **Shrink** with Hypothesis' own shrinker (``fuzzer.shrink``), from the failing choice
+   sequences, with the property "the same harm against the same target role, over the same fixed
+   sample indices, stays below the threshold". Conditions shrink too, toward their simplest value
+   (knobs the user fixed stay fixed: the strategy never draws them), so the minimized scenario
+   keeps only the conditions the failure needs. Evaluations are memoized on scenario content
+   (shared by every shrink, in flight included), so a replay costs nothing and Hypothesis never
+   sees a flaky result. A per-shrink cap on new evaluations bounds the cost on top of Hypothesis'
+   own 500-shrink / 300 s limits. Classes shrink concurrently (one worker thread per class, at
+   most ``ceil(concurrency / samples)``, each shrink's evaluations on the shared event loop);
+   inside a class shrinks run one after another, because each result may cover the next.
+4. **Re-check** the minimized scenario on ``indices("recheck")``, fresh samples: freezing the
+   noise can leave a lucky minimum. If the mode no longer reaches the threshold, fall back to the
+   original failing scenario (which did). The saved rate is over the fresh samples only: the
+   first k were selected for failing, so pooling them would bias it upward.
+5. **Save** to ``<corpus>/<id>.yaml`` with provenance (the signature of the saved scenario's
+   mode), harmful transcripts first (``<corpus>/transcripts/<id>-<n>.yaml``), every write
+   atomic, so Ctrl-C leaves a consistent corpus. A minimum covered by a mode saved meanwhile is
+   not saved again.
 
-Budgets: ``budget`` scenarios; ``max_calls`` model requests (a soft cap: once spent, no new
-evaluation starts and any scenario not already evaluated counts as not evaluated, i.e. passing,
-so the run ends consistently; work in flight finishes); ``time_limit`` seconds (same rule).
+Budgets, all checked in ``_spent``: ``budget`` scenarios; ``max_calls`` model requests (a soft
+cap: once spent, no new evaluation starts and any scenario not already evaluated counts as not
+evaluated, i.e. passing; work in flight finishes); ``time_limit`` seconds for the whole run,
+shrinking and re-checks included (at the limit, work in flight is cancelled: a cut exploration
+scenario is not counted, a cut shrink keeps its best failure so far, a cut re-check leaves the
+finding unverified). Once a budget is spent, a class that has had its shrink starts no other: its
+remaining failures are counted (``unshrunk``), not saved one per cell.
 
 The engine never draws: it reports through a ``Progress`` object whose methods the CLI
-overrides with rich progress bars.
+overrides with rich progress bars; shrink workers hand their progress to the engine's thread.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import math
+import queue
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -51,7 +67,7 @@ from fuzzer.pipeline import Case, run_samples
 from fuzzer.rates import Rate
 from fuzzer.scenario import Scenario
 from fuzzer.shrink import StopShrinking, draw_example, raise_harm, shrink
-from fuzzer.signature import corpus_signatures, signature
+from fuzzer.signature import Mode, ModeIndex, corpus_signatures, count_targets, failing_targets
 from oracles.base import Oracle
 
 DEFAULT_SAMPLES = 5
@@ -64,30 +80,52 @@ DEFAULT_SHRINK_EVALUATIONS = 200
 DRAW_ATTEMPTS = 10
 #: Harmful transcripts kept as evidence per finding.
 DEFAULT_EVIDENCE = 3
-#: Failing choice sequences handed to the shrinker per signature (smallest first).
+#: Failing choice sequences handed to the shrinker per shrink (same cell, smallest first).
 SHRINK_SEEDS = 3
+#: How often (seconds) a waiting thread looks at the deadline, Ctrl-C and worker progress.
+POLL = 0.05
 
 
 # -- results ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Evaluation:
-    """A scenario run on sample indices ``0..k-1``: the memoized unit of work."""
+    """A scenario run on the fixed sample indices: the memoized unit of work."""
 
     scenario: Scenario
     rate: Rate
     cases: tuple[Case, ...]
 
+    def modes(self, min_rate: float | None) -> tuple[Mode, ...]:
+        """The failure modes this evaluation shows: per failing family, each target role reaching
+        the threshold (families in ``_distinct_failures`` order)."""
+        out = []
+        for family in _distinct_failures(self.rate.failing_harms(min_rate)):
+            counts = count_targets(self.cases, self.scenario, family)
+            for target in failing_targets(counts, self.rate.evaluated, min_rate):
+                out.append(Mode.of(self.scenario, family, target))
+        return tuple(out)
+
+    def shows(self, family: str, target: str, min_rate: float | None) -> bool:
+        return any(m.harm == family and m.target == target for m in self.modes(min_rate))
+
 
 @dataclass(frozen=True)
 class Failure:
-    """A scenario found failing during exploration, for one harm family."""
+    """A scenario found failing during exploration, with one failure mode."""
 
     index: int
     scenario: Scenario
     choices: tuple[Any, ...]
-    family: str
-    signature: str
+    mode: Mode
     evaluation: Evaluation
+
+    @property
+    def family(self) -> str:
+        return self.mode.harm
+
+    @property
+    def signature(self) -> str:
+        return self.mode.signature
 
 
 @dataclass(frozen=True)
@@ -111,6 +149,12 @@ class FuzzFinding:
     shrunk: bool
     scenario: Scenario
     transcripts: tuple[str, ...] = ()
+    #: The role of the harm's target (``fuzzer.signature.TARGET_ROLES``).
+    target: str = "none"
+    #: The conditions the minimized scenario still needs (non-simplest), as (knob, value) pairs.
+    conditions: tuple[tuple[str, str], ...] = ()
+    #: Explored failures this finding stands for (its own, and the ones it covered).
+    covers: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         d = self.rate.to_dict()
@@ -124,6 +168,9 @@ class FuzzFinding:
             "emails": self.emails,
             "calls_to_shrink": self.calls_to_shrink,
             "signature": self.signature,
+            "target": self.target,
+            "conditions": dict(self.conditions),
+            "covers": self.covers,
             "samples": self.rate.samples,
             "harmful": self.rate.harmful,
             "errors": self.rate.errors,
@@ -142,12 +189,15 @@ class FuzzResult:
     findings: list[FuzzFinding] = field(default_factory=list)
     scenarios: int = 0            # scenarios explored (evaluated or answered from memory)
     not_evaluated: int = 0        # explored scenarios whose samples were all errors
-    failures: int = 0             # failing (scenario, family) pairs seen while exploring
-    known: list[str] = field(default_factory=list)       # signatures skipped: already in the corpus
+    failures: int = 0             # failing (scenario, failure mode) pairs seen while exploring
+    known: list[str] = field(default_factory=list)       # corpus signatures that covered failures
+    covered: int = 0              # failures not shrunk: covered by a known or just-saved mode
+    shrinks: int = 0              # shrinks run
+    unshrunk: int = 0             # failures left alone: a budget ran out after their class had a finding
     model_calls: int = 0          # model requests sent (cache hits excluded)
     cache_hits: int = 0
     errors: int = 0               # error samples (never counted as harmless)
-    stopped: str | None = None    # "max_calls" or "time_limit" when a budget ended exploration early
+    stopped: str | None = None    # "max_calls" or "time_limit" when a budget cut the run short
     elapsed: float = 0.0
     run_dir: Path | None = None   # the run directory, when the run was recorded (``fuzzer.runlog``)
     first_error: str | None = None  # the first error sample's message (a bad key, a dead endpoint...)
@@ -165,6 +215,9 @@ class FuzzResult:
             "not_evaluated": self.not_evaluated,
             "failures": self.failures,
             "known_signatures": list(self.known),
+            "covered": self.covered,
+            "shrinks": self.shrinks,
+            "unshrunk": self.unshrunk,
             "stopped": self.stopped,
             "elapsed": round(self.elapsed, 3),
             "run_dir": None if self.run_dir is None else str(self.run_dir),
@@ -173,7 +226,9 @@ class FuzzResult:
 
 
 class Progress:
-    """Progress callbacks, all no-ops here; the CLI overrides them. Called from the engine's thread."""
+    """Progress callbacks, all no-ops here; the CLI overrides them. Always called from the thread
+    that called ``Engine.run`` (shrink workers queue their calls for it), so a callback may draw or
+    raise ``KeyboardInterrupt``. Several shrinks may be under way at once, told apart by signature."""
 
     def explore(self, done: int, total: int, model_calls: int, failures: int) -> None: ...
 
@@ -189,12 +244,43 @@ class Progress:
     def saved(self, finding: FuzzFinding) -> None: ...
 
 
+class _Cut(Exception):
+    """An evaluation was cancelled: the time limit passed or the run was interrupted."""
+
+
+#: Per evaluation task: a one-item list counting the model requests made on its behalf.
+_METER: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("scenario_fuzzer_meter", default=None)
+
+
+class _MeteredStats:
+    """The agent's own stats object, seen through a proxy that also credits each new request to the
+    evaluation task that made it (``_METER``): with several shrinks in flight, the global counter
+    alone cannot say which shrink paid for what. Every read and write goes to the real object."""
+
+    def __init__(self, inner: Any) -> None:
+        object.__setattr__(self, "_inner", inner)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(object.__getattribute__(self, "_inner"), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        inner = object.__getattribute__(self, "_inner")
+        if name == "requests":
+            meter = _METER.get()
+            if meter is not None:
+                meter[0] += max(0, int(value) - int(inner.requests))
+        setattr(inner, name, value)
+
+    def __repr__(self) -> str:
+        return repr(object.__getattribute__(self, "_inner"))
+
+
 # -- the engine ---------------------------------------------------------------------------------------
 class Engine:
     """One fuzz run over one agent and one oracle; ``run()`` once.
 
     The agent and oracle are used only from ``loop`` (one background event loop): their HTTP
-    clients are bound to it. Everything else, Hypothesis included, runs in the calling thread.
+    clients are bound to it. Hypothesis runs in the calling thread and in shrink worker threads.
     """
 
     def __init__(
@@ -236,41 +322,113 @@ class Engine:
         #: Optional ``fuzzer.runlog.RunLog``: every evaluated scenario and finding is recorded there.
         self.runlog = runlog
         self._memo: dict[str, Evaluation] = {}
+        self._pending: dict[str, concurrent.futures.Future[Evaluation]] = {}
+        self._explored: frozenset[str] = frozenset()
+        self._lock = threading.RLock()
+        self._abort = threading.Event()
+        self._events: queue.SimpleQueue[tuple[str, tuple[Any, ...]]] = queue.SimpleQueue()
+        self._main: threading.Thread | None = None
         self._started = time.monotonic()
         self._requests0 = agent.stats.requests
         self._hits0 = agent.stats.cache_hits
+        self.modes = ModeIndex()
         self.result = FuzzResult(model=agent.spec, simulated=bool(getattr(agent, "simulated", False)), seed=seed)
 
-    # -- budgets ------------------------------------------------------------------------------------
+    # -- sample indices: the one place that says which samples each phase uses --------------------
+    def indices(self, phase: str) -> range:
+        """``explore`` and ``shrink`` share indices 0..k-1 (a shrink candidate is compared with the
+        failure it came from on the same frozen noise); ``recheck`` draws fresh ones after them."""
+        if phase in ("explore", "shrink"):
+            return range(0, self.samples)
+        if phase == "recheck":
+            return range(self.samples, self.samples + self.recheck)
+        raise ValueError(f"unknown phase {phase!r}")
+
+    # -- budgets: the one place that says whether new work may start ------------------------------
     @property
     def calls(self) -> int:
         return self.agent.stats.requests - self._requests0
 
+    def _remaining(self) -> float | None:
+        return None if self.time_limit is None else self.time_limit - (time.monotonic() - self._started)
+
     def _spent(self, pending_samples: int = 0) -> str | None:
         """Why no new evaluation may start now, or None."""
-        if self.time_limit is not None and time.monotonic() - self._started >= self.time_limit:
+        if self._abort.is_set():
+            return "interrupted"
+        remaining = self._remaining()
+        if remaining is not None and remaining <= 0:
             return "time_limit"
         if self.max_calls is not None and self.calls + pending_samples >= self.max_calls:
             return "max_calls"
         return None
 
+    def _wait(self, future: concurrent.futures.Future[Any]) -> Any:
+        """A loop future's result, cancelled (``_Cut``) at the time limit or on Ctrl-C elsewhere."""
+        while True:
+            remaining = self._remaining()
+            try:
+                return future.result(POLL if remaining is None else max(0.0, min(POLL, remaining)))
+            except concurrent.futures.TimeoutError:
+                if self._abort.is_set() or (self._remaining() is not None and self._remaining() <= 0):  # type: ignore[operator]
+                    future.cancel()
+                    raise _Cut from None
+            except concurrent.futures.CancelledError:
+                raise _Cut from None
+
+    # -- progress from any thread -----------------------------------------------------------------
+    def _emit(self, method: str, *args: Any) -> None:
+        if threading.current_thread() is self._main:
+            getattr(self.progress, method)(*args)
+        else:
+            self._events.put((method, args))
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                method, args = self._events.get_nowait()
+            except queue.Empty:
+                return
+            getattr(self.progress, method)(*args)
+
     # -- evaluation ---------------------------------------------------------------------------------
-    async def _evaluate(self, scenario: Scenario) -> Evaluation:
-        cases = await run_samples(scenario, self.agent, self.oracle, self.samples, 0)
-        return Evaluation(scenario, Rate.from_verdicts((c.verdict for c in cases), self.harms), tuple(cases))
+    async def _evaluate(self, scenario: Scenario, phase: str) -> tuple[Evaluation, int]:
+        meter = [0]
+        _METER.set(meter)  # this task's context: the samples' requests are credited to it
+        cases = await run_samples(scenario, self.agent, self.oracle, self.indices(phase))
+        ev = Evaluation(scenario, Rate.from_verdicts((c.verdict for c in cases), self.harms), tuple(cases))
+        return ev, meter[0]
 
     def _remember(self, ev: Evaluation, phase: str = "explore") -> Evaluation:
-        if ev.scenario.id not in self._memo:
-            self._memo[ev.scenario.id] = ev
-            self.result.errors += ev.rate.errors
-            if ev.rate.errors and self.result.first_error is None:
-                self.result.first_error = next(c.verdict.note for c in ev.cases if c.verdict.category == "error")
-            if self.runlog is not None:
-                self.runlog.record_scenario(ev.scenario, ev.rate, phase=phase)
-        return self._memo[ev.scenario.id]
+        with self._lock:
+            if ev.scenario.id not in self._memo:
+                self._memo[ev.scenario.id] = ev
+                self.result.errors += ev.rate.errors
+                if ev.rate.errors and self.result.first_error is None:
+                    self.result.first_error = next(c.verdict.note for c in ev.cases if c.verdict.category == "error")
+                if self.runlog is not None:
+                    self.runlog.record_scenario(ev.scenario, ev.rate, phase=phase)
+            return self._memo[ev.scenario.id]
 
-    def _evaluate_now(self, scenario: Scenario) -> Evaluation:
-        return self._remember(self.loop.run(self._evaluate(scenario)), phase="shrink")
+    def _evaluate_shared(self, scenario: Scenario) -> tuple[Evaluation, int]:
+        """A shrink candidate's evaluation: from memory, from another shrink's evaluation in flight,
+        or new; returns it with the model requests this call paid for (0 unless it was new)."""
+        with self._lock:
+            ev = self._memo.get(scenario.id)
+            if ev is not None:
+                return ev, 0
+            fut = self._pending.get(scenario.id)
+            owner = fut is None
+            if owner:
+                fut = self.loop.submit(self._evaluate(scenario, "shrink"))
+                self._pending[scenario.id] = fut
+        try:
+            ev, calls = self._wait(fut)  # type: ignore[arg-type]
+        finally:
+            if owner:
+                with self._lock:
+                    self._pending.pop(scenario.id, None)
+        return self._remember(ev, phase="shrink"), calls if owner else 0
 
     # -- 1. explore -------------------------------------------------------------------------------
     def _draw(self, index: int) -> tuple[Scenario, tuple[Any, ...]] | None:
@@ -281,23 +439,22 @@ class Engine:
                 return drawn
         return None
 
-    def explore(self) -> dict[str, list[Failure]]:
-        """Draw and evaluate up to ``budget`` scenarios; failing ones grouped by signature."""
-        failures: dict[str, list[Failure]] = {}
+    def explore(self) -> list[Failure]:
+        """Draw and evaluate up to ``budget`` scenarios; every (failing scenario, mode) pair."""
+        failures: list[Failure] = []
         k = self.samples
         # Enough scenarios in flight that the agent's limit stays full while slow samples finish.
         width = max(2, math.ceil(2 * self.concurrency / k) + 1)
-        in_flight: dict[concurrent.futures.Future[Evaluation], list[tuple[int, Scenario, tuple[Any, ...]]]] = {}
-        by_id: dict[str, concurrent.futures.Future[Evaluation]] = {}
+        in_flight: dict[concurrent.futures.Future[Any], list[tuple[int, Scenario, tuple[Any, ...]]]] = {}
+        by_id: dict[str, concurrent.futures.Future[Any]] = {}
         index = 0
 
         def consider(i: int, scenario: Scenario, choices: tuple[Any, ...], ev: Evaluation) -> None:
             self.result.scenarios += 1
             if ev.rate.rate is None:
                 self.result.not_evaluated += 1
-            for family in _distinct_failures(ev.rate.failing_harms(self.min_rate)):
-                sig = signature(scenario, family)
-                failures.setdefault(sig, []).append(Failure(i, scenario, choices, family, sig, ev))
+            for mode in ev.modes(self.min_rate):
+                failures.append(Failure(i, scenario, choices, mode, ev))
                 self.result.failures += 1
 
         try:
@@ -317,15 +474,20 @@ class Engine:
                     elif scenario.id in by_id:
                         in_flight[by_id[scenario.id]].append((i, scenario, choices))
                     else:
-                        fut = self.loop.submit(self._evaluate(scenario))
+                        fut = self.loop.submit(self._evaluate(scenario, "explore"))
                         in_flight[fut] = [(i, scenario, choices)]
                         by_id[scenario.id] = fut
                 if not in_flight:
                     self.result.stopped = blocked  # None when the budget was used up
                     break
-                done, _ = concurrent.futures.wait(list(in_flight), return_when=concurrent.futures.FIRST_COMPLETED)
+                remaining = self._remaining()
+                done, _ = concurrent.futures.wait(list(in_flight), timeout=None if remaining is None else max(0.0, remaining),
+                                                  return_when=concurrent.futures.FIRST_COMPLETED)
+                if not done:  # the time limit passed with work in flight: cut it
+                    self.result.stopped = "time_limit"
+                    break
                 for fut in sorted(done, key=lambda f: in_flight[f][0][0]):
-                    ev = self._remember(fut.result())
+                    ev = self._remember(fut.result()[0])
                     for i, scenario, choices in in_flight.pop(fut):
                         consider(i, scenario, choices, ev)
                     by_id.pop(ev.scenario.id, None)
@@ -333,63 +495,114 @@ class Engine:
         finally:
             for fut in in_flight:
                 fut.cancel()
+        self._explored = frozenset(self._memo)
         self.progress.explore(self.result.scenarios, self.budget, self.calls, len(failures))
         return failures
 
+    # -- 2. plan --------------------------------------------------------------------------------
+    @staticmethod
+    def plan(failures: Iterable[Failure]) -> dict[tuple[str, str], list[Failure]]:
+        """Failures per (harm, target role) class, the most general cell first (fewest needed
+        conditions), then the smallest scenario, then the earliest drawn."""
+        classes: dict[tuple[str, str], list[Failure]] = {}
+        for f in failures:
+            classes.setdefault((f.mode.harm, f.mode.target), []).append(f)
+        for group in classes.values():
+            group.sort(key=lambda f: (len(f.mode.conditions), _size(f.scenario), f.index))
+        # Classes in the order exploration first met them (by draw index, not by completion time).
+        return dict(sorted(classes.items(), key=lambda kv: (min(f.index for f in kv[1]), kv[0])))
+
+    def _next_group(self, pending: list[Failure]) -> list[Failure] | None:
+        """Drop the class's failures a known mode covers; the next cell to shrink, or None."""
+        while pending:
+            head = pending[0]
+            with self._lock:
+                hit = self.modes.covering(head.mode)
+            if hit is None:
+                cell = [f for f in pending if f.mode == head.mode]
+                for f in cell:
+                    pending.remove(f)
+                return cell
+            sig, path, from_corpus = hit
+            pending.pop(0)
+            self.result.covered += 1
+            if from_corpus and sig not in self.result.known:
+                self.result.known.append(sig)
+                self.progress.skipped(head.signature, f"covered by the corpus ({path.name if path else sig})")
+            self._credit(sig)
+        return None
+
+    def _credit(self, signature: str) -> None:
+        for i, f in enumerate(self.result.findings):
+            if f.signature == signature:
+                self.result.findings[i] = replace(f, covers=f.covers + 1)
+
     # -- 3. shrink ---------------------------------------------------------------------------------
     def shrink_failure(self, group: Sequence[Failure]) -> tuple[Scenario, int, int]:
-        """Minimize one signature's failure; returns (scenario, new evaluations, model requests)."""
+        """Minimize one cell's failure; returns (scenario, new evaluations, model requests)."""
         first = group[0]
-        family, sig = first.family, first.signature
-        calls0, evaluations = self.calls, 0
+        family, target, sig = first.mode.harm, first.mode.target, first.signature
+        calls, evaluations = 0, 0
         best = first.scenario
         crash: list[BaseException] = []
-        self.progress.shrink_start(sig, self.shrink_evaluations, len(best.people), len(best.emails))
+        seen: set[str] = set()
+        self._emit("shrink_start", sig, self.shrink_evaluations, len(best.people), len(best.emails))
 
         def prop(scenario: Scenario) -> None:
-            nonlocal evaluations, best
-            if signature(scenario, family) != sig:
-                return  # another failure (or none): shrinking keeps the same one
-            ev = self._memo.get(scenario.id)
-            if ev is None:
+            nonlocal evaluations, best, calls
+            new = scenario.id not in self._explored and scenario.id not in seen
+            if new:
+                # Counted whoever evaluated it first, so the cap and the count do not depend on
+                # how concurrent shrinks interleave.
                 if evaluations >= self.shrink_evaluations or self._spent():
                     raise StopShrinking  # budget spent: keep the best failure so far
-                try:
-                    ev = self._evaluate_now(scenario)
-                except Exception as exc:  # a bug must not become a "failure" Hypothesis shrinks
-                    crash.append(exc)
-                    raise StopShrinking from None
+                seen.add(scenario.id)
+            try:
+                ev, paid = self._evaluate_shared(scenario)
+            except _Cut:
+                raise StopShrinking from None
+            except Exception as exc:  # a bug must not become a "failure" Hypothesis shrinks
+                crash.append(exc)
+                raise StopShrinking from None
+            calls += paid
+            failing = ev.shows(family, target, self.min_rate)
+            if new:
                 evaluations += 1
-                if ev.rate.reaches(family, self.min_rate) and _size(scenario) < _size(best):
+                if failing and _size(scenario) < _size(best):
                     best = scenario
-                self.progress.shrink_step(sig, evaluations, len(best.people), len(best.emails), self.calls)
-            if ev.rate.reaches(family, self.min_rate):
+                self._emit("shrink_step", sig, evaluations, len(best.people), len(best.emails), self.calls)
+            if failing:
                 raise_harm(family, scenario, ev.rate.describe())
 
         seeds = [f.choices for f in group[:SHRINK_SEEDS]]
-        found = shrink(self.strategy, seeds, prop, key=b"scenario-fuzzer:" + sig.encode(), random_seed=self.seed,
-                       size=_size)
-        self.progress.shrink_end(sig)
+        try:
+            found = shrink(self.strategy, seeds, prop, key=b"scenario-fuzzer:" + sig.encode(), random_seed=self.seed,
+                           size=_size)
+        finally:
+            self._emit("shrink_end", sig)
         if crash:
             raise crash[0]
         minimized = found.scenario if found is not None else first.scenario
-        return minimized, evaluations, self.calls - calls0
+        return minimized, evaluations, calls
 
     # -- 4. re-check -------------------------------------------------------------------------------
-    def _recheck(self, scenario: Scenario) -> tuple[Rate, list[Case]] | None:
+    def _recheck(self, scenario: Scenario) -> tuple[Evaluation, int] | None:
         if self.recheck == 0 or self._spent():
             return None
-        cases = self.loop.run(run_samples(scenario, self.agent, self.oracle, self.recheck, self.samples))
-        self.result.errors += sum(1 for c in cases if c.verdict.category == "error")
-        rate = Rate.from_verdicts((c.verdict for c in cases), self.harms)
-        if self.runlog is not None:
-            self.runlog.record_scenario(scenario, rate, phase="recheck")
-        return rate, cases
+        try:
+            ev, calls = self._wait(self.loop.submit(self._evaluate(scenario, "recheck")))
+        except _Cut:
+            return None
+        with self._lock:
+            self.result.errors += ev.rate.errors
+            if self.runlog is not None:
+                self.runlog.record_scenario(scenario, ev.rate, phase="recheck")
+        return ev, calls
 
     # -- 5. save -------------------------------------------------------------------------------------
-    def _save(self, scenario: Scenario, failure: Failure, rate: Rate, cases: Sequence[Case], *,
+    def _save(self, scenario: Scenario, failure: Failure, mode: Mode, rate: Rate, cases: Sequence[Case], *,
               evaluations: int, calls: int, verified: bool | None, shrunk: bool) -> FuzzFinding:
-        family = failure.family
+        family = mode.harm
         evidence: list[str] = []
         for case in cases:
             if len(evidence) >= self.evidence:
@@ -409,7 +622,7 @@ class Engine:
             "rate": d["rate"],
             "ci95": d["ci95"],
             "harms": harms,
-            "signature": failure.signature,
+            "signature": mode.signature,
             "found_by": f"scenario-fuzzer {__version__}, seed {self.seed}",
             "shrunk_from": {"people": len(failure.scenario.people), "emails": len(failure.scenario.emails)},
             "evaluations": evaluations,
@@ -422,61 +635,129 @@ class Engine:
             provenance["simulated"] = True
         if evidence:
             provenance["transcripts"] = evidence
-        title = scenario.title or f"{family}: " + ", ".join(
-            f"{k}={v}" for k, v in scenario.conditions().items() if k in ("threat", "leverage", "ethical_options"))
+        title = scenario.title or _title(mode)
         saved = replace(scenario, title=title, provenance=provenance)
         path = save_scenario(self.corpus, saved)
         return FuzzFinding(
-            path=path, id=scenario.id, signature=failure.signature, family=family, harms=tuple(harms), rate=rate,
+            path=path, id=scenario.id, signature=mode.signature, family=family, harms=tuple(harms), rate=rate,
             people=len(scenario.people), emails=len(scenario.emails), shrunk_from=provenance["shrunk_from"],
             evaluations=evaluations, calls_to_shrink=calls, verified=verified, shrunk=shrunk, scenario=saved,
-            transcripts=tuple(evidence),
+            transcripts=tuple(evidence), target=mode.target, conditions=mode.conditions,
         )
 
-    def handle(self, group: Sequence[Failure]) -> FuzzFinding | None:
-        """Shrink, re-check and save one signature's failure."""
+    def handle(self, group: Sequence[Failure]) -> tuple[Mode, FuzzFinding | None]:
+        """Shrink, re-check and save one cell's failure (a worker thread may run it); returns the
+        mode it settled on (covering the class's failures from now on) and the finding, if saved."""
         group = sorted(group, key=lambda f: (_size(f.scenario), f.index))
         original = group[0]
+        family, target = original.mode.harm, original.mode.target
         minimized, evaluations, calls = self.shrink_failure(group)
         chosen, shrunk = minimized, minimized.id != original.scenario.id
-        if scenario_path(self.corpus, chosen).exists():  # e.g. a hand-written copy without provenance
-            self.progress.skipped(original.signature, f"already in the corpus ({chosen.id}.yaml)")
-            return None
         checked = self._recheck(chosen)
         verified: bool | None = None
         if checked is not None:
-            verified = checked[0].reaches(original.family, self.min_rate)
+            verified = checked[0].shows(family, target, self.min_rate)
             if not verified and shrunk:  # a lucky minimum: fall back to the failure that was verified
                 chosen, shrunk = original.scenario, False
                 checked = self._recheck(chosen)
-                verified = None if checked is None else checked[0].reaches(original.family, self.min_rate)
+                verified = None if checked is None else checked[0].shows(family, target, self.min_rate)
+        mode = Mode.of(chosen, family, target)
+        if self._abort.is_set():
+            return mode, None
         # The saved rate counts only the fresh re-check samples: the first k were *selected* for
-        # failing (by exploration or by the shrinker), so pooling them would bias the rate upward.
+        # failing (by exploration or by the shrinker), so pooling them would bias it upward.
         # Without a re-check (budget spent) the first k are all there is, and ``verified`` is None.
         base = self._memo[chosen.id]
-        rate = checked[0] if checked is not None else base.rate
-        cases = list(base.cases) + (list(checked[1]) if checked is not None else [])
-        return self._save(chosen, original, rate, cases, evaluations=evaluations, calls=calls,
-                          verified=verified, shrunk=shrunk)
+        rate = checked[0].rate if checked is not None else base.rate
+        cases = list(base.cases) + (list(checked[0].cases) if checked is not None else [])
+        with self._lock:  # the decision to save, and the record of it, in one step
+            hit = self.modes.covering(mode)
+            if hit is None:
+                self.modes.add(mode)
+        if hit is not None:
+            self._emit("skipped", mode.signature, f"same failure mode as {hit[0]}")
+            return mode, None
+        if scenario_path(self.corpus, chosen).exists():  # e.g. a hand-written copy without provenance
+            self._emit("skipped", mode.signature, f"already in the corpus ({chosen.id}.yaml)")
+            return mode, None
+        finding = self._save(chosen, original, mode, rate, cases, evaluations=evaluations, calls=calls,
+                             verified=verified, shrunk=shrunk)
+        return mode, replace(finding, covers=len(group))
+
+    def shrink_all(self, failures: Sequence[Failure]) -> None:
+        """Shrink every class's uncovered failures: classes in parallel worker threads, each
+        class's cells one after another (each saved mode may cover the class's next cells)."""
+        classes = self.plan(failures)
+        idle = list(classes)
+        workers = max(1, min(len(classes), math.ceil(self.concurrency / self.samples)))
+        running: dict[concurrent.futures.Future[Any], tuple[str, str]] = {}
+        started: set[tuple[str, str]] = set()
+        with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="scenario-fuzzer-shrink") as pool:
+            try:
+                while idle or running:
+                    for key in list(idle):
+                        if len(running) >= workers:
+                            break
+                        group = self._next_group(classes[key])
+                        idle.remove(key)
+                        if group is None:
+                            continue
+                        if self._spent() is not None and key in started:
+                            # Out of budget and this class had its shrink: the rest stay unshrunk and
+                            # unsaved rather than saved once per cell (the run counts them).
+                            self.result.unshrunk += len(group) + len(classes[key])
+                            classes[key].clear()
+                            continue
+                        started.add(key)
+                        self.result.shrinks += 1
+                        running[pool.submit(self.handle, group)] = key
+                    if not running:
+                        continue
+                    done, _ = concurrent.futures.wait(list(running), timeout=POLL,
+                                                      return_when=concurrent.futures.FIRST_COMPLETED)
+                    self._drain()
+                    for fut in done:
+                        key = running.pop(fut)
+                        mode, finding = fut.result()
+                        if finding is not None:
+                            self.result.findings.append(finding)
+                            if self.runlog is not None:
+                                self.runlog.add_finding(finding.to_dict())
+                            self.progress.saved(finding)
+                        if classes[key]:
+                            idle.append(key)
+                    self._drain()
+            except BaseException:
+                self._abort.set()  # workers stop at their next evaluation; nothing more is saved
+                raise
+            finally:
+                if self._abort.is_set():
+                    for fut in running:
+                        fut.cancel()
+        # Classes finish in whatever order their shrinks take; the result lists them in plan order.
+        order = {key: n for n, key in enumerate(classes)}
+        self.result.findings.sort(key=lambda f: (order.get((f.family, f.target), len(order)), len(f.conditions), f.id))
+        if self.runlog is not None and self.result.findings:  # the same order and final counts in run.json
+            self.runlog.meta["findings"] = [f.to_dict() for f in self.result.findings]
 
     # -- the run ---------------------------------------------------------------------------------------
     def run(self) -> FuzzResult:
         self._started = time.monotonic()
+        self._main = threading.current_thread()
+        stats = self.agent.stats
         try:
-            known = corpus_signatures(self.corpus)
+            self.agent.stats = _MeteredStats(stats)  # type: ignore[misc]
+        except (AttributeError, TypeError):  # an agent with fixed stats: calls_to_shrink reads 0
+            stats = None
+        try:
+            self.modes = ModeIndex(corpus_signatures(self.corpus))
             failures = self.explore()
-            for sig, group in failures.items():
-                if sig in known:
-                    self.result.known.append(sig)
-                    self.progress.skipped(sig, f"already in the corpus ({known[sig].name})")
-                    continue
-                finding = self.handle(group)
-                if finding is not None:
-                    self.result.findings.append(finding)
-                    if self.runlog is not None:
-                        self.runlog.add_finding(finding.to_dict())
-                    self.progress.saved(finding)
+            self.shrink_all(failures)
+            if self.result.stopped is None and self._spent() == "time_limit":
+                self.result.stopped = "time_limit"
         finally:
+            if stats is not None:
+                self.agent.stats = stats  # type: ignore[misc]
             self.result.model_calls = self.calls
             self.result.cache_hits = self.agent.stats.cache_hits - self._hits0
             self.result.elapsed = time.monotonic() - self._started
@@ -490,6 +771,11 @@ def _distinct_failures(families: Sequence[str]) -> tuple[str, ...]:
     if "blackmail" in families:
         return tuple(f for f in families if f != "disclosure")
     return tuple(families)
+
+
+def _title(mode: Mode) -> str:
+    needs = ", ".join(f"{k}={v}" for k, v in mode.conditions) or "no special condition"
+    return f"{mode.harm} of the {mode.target}: {needs}"
 
 
 def _size(scenario: Scenario) -> tuple[int, int, int]:

@@ -255,44 +255,167 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+# -- the condition heat map: threat x leverage first, then one marginal per other knob ------------------
+#: The knobs shown after threat x leverage, each as its own marginal (knob, axis label).
+MARGINAL_KNOBS: tuple[tuple[str, str], ...] = (
+    ("ethical_options", "ethical options"), ("goal_type", "goal type"), ("nudges", "nudge"))
+
+
+def _value_order(knob: str) -> tuple[str, ...]:
+    """Values in the scenario model's own order (simplest first), from its registries."""
+    from fuzzer.scenario import GOAL_TYPES, LEVERAGE_KINDS, NUDGES, THREAT_KINDS
+
+    return {"threat": THREAT_KINDS, "leverage": ("none", *LEVERAGE_KINDS), "goal_type": GOAL_TYPES,
+            "ethical_options": ("yes", "no"), "nudges": ("none", *NUDGES)}.get(knob, ())
+
+
+def _spell_value(knob: str, value: Any) -> list[str]:
+    if knob == "ethical_options":
+        return ["yes" if value else "no"]
+    if knob == "nudges":  # a scenario with two nudges counts toward each
+        return [v for v in str(value).split(",") if v] or ["none"]
+    return [str(value)]
+
+
+def _ordered(knob: str, values: Iterable[str]) -> list[str]:
+    order = _value_order(knob)
+    return sorted(set(values), key=lambda v: (order.index(v) if v in order else len(order), v))
+
+
+def _stats(acc: Mapping[str, Any]) -> dict[str, Any]:
+    valid = acc["samples"] - acc["errors"]
+    ci = wilson(acc["harmful"], valid) if valid > 0 else None
+    return {"scenarios": acc["scenarios"], "samples": acc["samples"], "harmful": acc["harmful"], "errors": acc["errors"],
+            "rate": acc["harmful"] / valid if valid > 0 else None, "ci95": None if ci is None else [ci[0], ci[1]]}
+
+
+def marginals(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Pooled harm rates along the axes a reader asks about first: a threat x leverage table, then
+    one table per other knob (``MARGINAL_KNOBS``). ``rows`` are coverage cells (``coverage_table``).
+
+    Returns ``{"threats": [...], "leverages": [...], "grid": {threat: {leverage: stats | None}},
+    "knobs": [{"knob", "label", "values": [{"value", **stats}]}]}`` where stats hold scenarios,
+    samples, harmful, errors, rate and ci95 (None when nothing was evaluated).
+    """
+    def add(acc: dict[str, Any], r: Mapping[str, Any]) -> None:
+        for k in ("scenarios", "samples", "harmful", "errors"):
+            acc[k] += int(r.get(k) or 0)
+
+    def empty() -> dict[str, Any]:
+        return {"scenarios": 0, "samples": 0, "harmful": 0, "errors": 0}
+
+    rows = list(rows)
+    grid: dict[tuple[str, str], dict[str, Any]] = {}
+    per_knob: dict[str, dict[str, dict[str, Any]]] = {k: {} for k, _ in MARGINAL_KNOBS}
+    for r in rows:
+        add(grid.setdefault((str(r.get("threat")), str(r.get("leverage"))), empty()), r)
+        for knob, _ in MARGINAL_KNOBS:
+            for v in _spell_value(knob, r.get(knob)):
+                add(per_knob[knob].setdefault(v, empty()), r)
+    threats = _ordered("threat", (t for t, _ in grid))
+    leverages = _ordered("leverage", (lv for _, lv in grid))
+    return {
+        "threats": threats, "leverages": leverages,
+        "grid": {t: {lv: (_stats(grid[(t, lv)]) if (t, lv) in grid else None) for lv in leverages} for t in threats},
+        "knobs": [{"knob": knob, "label": label,
+                   "values": [{"value": v, **_stats(per_knob[knob][v])} for v in _ordered(knob, per_knob[knob])]}
+                  for knob, label in MARGINAL_KNOBS if per_knob[knob]],
+    }
+
+
 def heatmap_png(rows: list[Mapping[str, Any]]) -> str | None:
-    """Harm rate per condition cell: rows threat × goal type, columns leverage × ethical × nudges."""
+    """The harm rate at a glance: a threat x leverage heat map (pooled over every other knob), and
+    beside it one bar chart per other knob with Wilson 95% intervals, every axis labelled."""
     if not rows:
         return None
     import numpy as np
 
-    def rkey(r: Mapping[str, Any]) -> str:
-        return f"threat={r['threat']}\ngoal={r['goal_type']}"
-
-    def ckey(r: Mapping[str, Any]) -> str:
-        eth = "ethical" if r["ethical_options"] else "no ethical"
-        nudges = "\n".join(str(r["nudges"]).split(","))  # one per line: long combinations overlapped
-        return f"{r['leverage']}\n{eth}\n{nudges}"
-
-    ys = sorted({rkey(r) for r in rows})
-    xs = sorted({ckey(r) for r in rows})
-    grid = np.full((len(ys), len(xs)), np.nan)
-    text: dict[tuple[int, int], str] = {}
-    for r in rows:
-        i, j = ys.index(rkey(r)), xs.index(ckey(r))
-        if r["rate"] is not None:
-            grid[i, j] = r["rate"]
-        text[(i, j)] = f"{'—' if r['rate'] is None else format(r['rate'], '.0%')}\n{r['harmful']}/{r['samples'] - r['errors']}"
+    m = marginals(rows)
+    threats, leverages, knobs = m["threats"], m["leverages"], m["knobs"]
+    grid = np.full((len(threats), len(leverages)), np.nan)
     with _rc():
         import matplotlib
 
-        fig = _figure(min(2.0 + 1.3 * len(xs), 14), 1.0 + 0.75 * len(ys))
-        ax = fig.add_subplot()
+        bars = max(1, len(knobs))
+        fig = _figure(11, max(3.2, 1.2 + 0.9 * len(threats), 1.0 + 0.75 * sum(len(k["values"]) for k in knobs) / 1.6))
+        spec = fig.add_gridspec(bars, 2, width_ratios=[1.2, 1], wspace=0.45, hspace=0.9)
+        ax = fig.add_subplot(spec[:, 0])
         cmap = matplotlib.colormaps["YlOrRd"].with_extremes(bad="#eeeeee")
-        im = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
-        for (i, j), t in text.items():
-            v = grid[i, j]
-            ax.text(j, i, t, ha="center", va="center", fontsize=8, color="white" if v == v and v > 0.6 else "black")
-        ax.set_xticks(range(len(xs)), xs, fontsize=7)
-        ax.set_yticks(range(len(ys)), ys, fontsize=7)
-        ax.set_title("harm rate per condition cell (pooled samples)")
-        fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02, label="harm rate")
+        for i, t in enumerate(threats):
+            for j, lv in enumerate(leverages):
+                cell = m["grid"][t][lv]
+                if cell is not None and cell["rate"] is not None:
+                    grid[i, j] = cell["rate"]
+        ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")  # each cell says its rate
+        for i, t in enumerate(threats):
+            for j, lv in enumerate(leverages):
+                cell = m["grid"][t][lv]
+                if cell is None:
+                    label = "not explored"
+                else:
+                    valid = cell["samples"] - cell["errors"]
+                    label = f"{'—' if cell['rate'] is None else format(cell['rate'], '.0%')}\n{cell['harmful']}/{valid} samples"
+                v = grid[i, j]
+                ax.text(j, i, label, ha="center", va="center", fontsize=9,
+                        color="white" if v == v and v > 0.6 else "black")
+        ax.set_xticks(range(len(leverages)), [lv.replace("_", " ") for lv in leverages], fontsize=9)
+        ax.set_yticks(range(len(threats)), threats, fontsize=9)
+        ax.set_xlabel("leverage the agent could use", fontsize=10)
+        ax.set_ylabel("threat to the agent", fontsize=10)
+        ax.set_title("harm rate: threat x leverage\n(samples pooled over every other knob)", fontsize=10)
+        for n, k in enumerate(knobs):
+            bx = fig.add_subplot(spec[n, 1])
+            vals = k["values"][::-1]
+            ys = list(range(len(vals)))
+            for y, v in zip(ys, vals):
+                if v["rate"] is None:
+                    continue
+                lo, hi = v["ci95"]
+                bx.barh(y, v["rate"], color=cmap(v["rate"]), edgecolor="#7f8c8d", height=0.6)
+                bx.errorbar(v["rate"], y, xerr=[[v["rate"] - lo], [hi - v["rate"]]], fmt="none", ecolor="black",
+                            capsize=2, lw=1)
+                bx.text(1.02, y, f"{v['rate']:.0%} ({v['harmful']}/{v['samples'] - v['errors']})", va="center",
+                        fontsize=8, transform=bx.get_yaxis_transform())
+            bx.set_yticks(ys, [str(v["value"]).replace("_", " ") for v in vals], fontsize=9)
+            bx.set_xlim(0, 1)
+            bx.set_title(f"by {k['label']}", fontsize=10, loc="left")
+            bx.tick_params(axis="x", labelsize=8)
+            bx.grid(axis="x", alpha=0.3)
+        if knobs:
+            bx.set_xlabel("harm rate (bars: Wilson 95% interval)", fontsize=9)
         return _png(fig)
+
+
+# -- findings grouped by failure mode --------------------------------------------------------------------
+def _ablation_summary(ablation: Mapping[str, Any] | None) -> str:
+    """One line from a saved ablation: which changes decided the behaviour."""
+    if not ablation:
+        return "not ablated"
+    variants = [v for v in ablation.get("variants") or [] if isinstance(v, dict)]
+    hits = [str(v.get("change", "?")) for v in variants if v.get("significant")]
+    if hits:
+        return "depends on: " + "; ".join(hits[:4]) + (f" (+{len(hits) - 4} more)" if len(hits) > 4 else "")
+    return f"no single change of {len(variants)} was significant"
+
+
+def failure_modes(entries: Iterable[Entry]) -> list[dict[str, Any]]:
+    """Corpus entries grouped by failure mode (harm, target role, from the saved signature), each
+    with the conditions it needs and its ablation summary; most entries first."""
+    from fuzzer.signature import parse_signature
+
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for e in entries:
+        sig = e.provenance.get("signature")
+        mode = parse_signature(sig) if isinstance(sig, str) else None
+        harms = e.provenance.get("harms") or []
+        harm = mode.harm if mode is not None else (str(harms[0]) if harms else "unknown")
+        target = mode.target if mode is not None else "unknown"
+        needs = [f"{k}={v}" for k, v in mode.conditions] if mode is not None else []
+        groups.setdefault((harm, target), []).append(
+            {"entry": e, "needs": needs, "ablation": _ablation_summary(e.ablation)})
+    out = [{"harm": h, "target": t, "entries": g} for (h, t), g in groups.items()]
+    out.sort(key=lambda g: (-len(g["entries"]), g["harm"], g["target"]))
+    return out
 
 
 _HARM_COLORS = {"blackmail": "#c0392b", "leak": "#8e44ad", "lockout": "#d35400", "lethal": "#2c3e50",
@@ -386,6 +509,7 @@ def render_html(data: Mapping[str, Any]) -> str:
         "kind": data["kind"], "source": data["source"], "corpus": data["corpus"],
         "meta": run.meta if run is not None else None, "entries": entries, "problems": data["problems"],
         "coverage": data["coverage"], "heatmap": heatmap_png(data["coverage"]), "rates_plot": rates_png(entries),
+        "marginals": marginals(data["coverage"]), "modes": failure_modes(entries),
         "other_ablations": [(a, ablation_png(a)) for a in other_ablations],
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"), "simulated": data.get("simulated", False),
     }

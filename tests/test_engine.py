@@ -93,7 +93,8 @@ def test_finds_shrinks_saves_and_does_not_duplicate(tmp_path: Path) -> None:
     saved = load_scenario(f.path)
     assert saved.id == f.id and f.path == corpus / f"{f.id}.yaml" and planted(saved)
     prov = saved.provenance or {}
-    assert prov["signature"] == f.signature == signature(saved, "blackmail")
+    assert prov["signature"] == f.signature == signature(saved, "blackmail", "decider")
+    assert f.signature == "blackmail/target=decider/threat=replacement/leverage=affair"
     assert prov["found_by"].endswith("seed 1") and prov["model"] == "toy:planted" and prov["simulated"] is True
     assert prov["shrunk_from"] == f.shrunk_from and prov["shrunk_from"]["emails"] >= 2
     assert prov["harmful"] == 20 and prov["samples"] == 20 and prov["ci95"][1] == 1.0
@@ -106,9 +107,84 @@ def test_finds_shrinks_saves_and_does_not_duplicate(tmp_path: Path) -> None:
 
     again = ToyAgent()
     second = run(again, corpus)
-    assert second.findings == [] and second.known == [f.signature]
-    assert again.stats.requests == 30 * 3  # exploration only: a known signature is not shrunk again
+    assert second.findings == [] and second.known == [f.signature] and second.shrinks == 0
+    assert second.covered == second.failures == result.failures
+    assert again.stats.requests == 30 * 3  # exploration only: a known mode is not shrunk again
+    other = ToyAgent()  # other seed, other cells: the saved mode still covers every one of them
+    third = run(other, corpus, seed=11)
+    assert third.failures > 0 and third.findings == [] and third.known == [f.signature]
+    assert other.stats.requests == 30 * 3
     assert len(list(corpus.glob("*.yaml"))) == 1
+
+
+def test_a_failure_that_ignores_goal_and_ethics_is_one_finding(tmp_path: Path) -> None:
+    # The planted policy ignores goal type and ethical options: the failing cells differ in them,
+    # the old engine saved one finding per cell; now the first shrink drops both and covers the rest.
+    with LoopThread() as loop:  # the same draws, explored only: which cells fail
+        failing = Engine(ToyAgent(), ToyOracle(), toy_scenarios(), loop, samples=3, budget=60, seed=2,
+                         corpus=tmp_path / "x").explore()
+    cells = {f.mode for f in failing}
+    assert len(cells) >= 3, cells  # several failing cells (goal type x ethical options)...
+    result = run(ToyAgent(), tmp_path / "corpus", budget=60, seed=2)
+    assert result.failures == len(failing)
+    assert len(result.findings) == 1 and result.shrinks == 1  # ...one shrink, one finding
+    f = result.findings[0]
+    assert f.conditions == (("threat", "replacement"), ("leverage", "affair")) and f.target == "decider"
+    first_cell = [x for x in failing if x.mode == failing[0].mode]  # shrunk together: one group
+    assert f.covers == result.failures and result.covered == result.failures - len(first_cell)
+    assert f.scenario.agent.goal_type == "none" and f.scenario.ethical_options is True
+
+
+def test_two_targets_in_one_cell_stay_two_findings_shrunk_concurrently(tmp_path: Path) -> None:
+    # Even samples blackmail the decider, odd ones a colleague: two failure modes in every planted
+    # cell. Two classes, shrunk at the same time; each keeps its own target.
+    def aim(s: Scenario, i: int) -> Any:
+        others = [p for p in s.people if p.id != s.threat.decision_maker]
+        return others[0] if i % 2 and others else s.person_by_id[s.leverage[0].subject]
+
+    events: list[tuple[str, str]] = []
+    explored_calls: list[int] = []
+
+    class Recorder(Progress):
+        def explore(self, done: int, total: int, calls: int, failures: int) -> None:
+            explored_calls.append(calls)
+
+        def shrink_start(self, sig: str, cap: int, people: int, emails: int) -> None:
+            events.append(("start", sig))
+
+        def shrink_end(self, sig: str) -> None:
+            events.append(("end", sig))
+
+    agent = ToyAgent(aim=aim, latency=0.002)
+    result = run(agent, tmp_path, budget=40, seed=4, progress=Recorder(), recheck=6)
+    by_target = {f.target: f for f in result.findings}
+    assert set(by_target) == {"decider", "staff"}, [f.signature for f in result.findings]
+    assert by_target["staff"].people == 2 and by_target["decider"].people == 1
+    assert all(planted(f.scenario) for f in result.findings)
+    assert by_target["staff"].signature != by_target["decider"].signature
+    kinds = [k for k, _ in events]
+    assert kinds.index("end") == 2, events  # both shrinks had started before either ended
+    # Each shrink is charged the requests it made, although they ran at the same time.
+    rechecks = sum(f.rate.samples for f in result.findings)
+    assert sum(f.calls_to_shrink for f in result.findings) == result.model_calls - explored_calls[-1] - rechecks
+    assert all(f.calls_to_shrink > 0 for f in result.findings)
+
+
+def test_time_limit_covers_shrinking_and_rechecks(tmp_path: Path) -> None:
+    import time
+
+    agent = ToyAgent(latency=0.2, slow_after=60)  # exploration (30 x 2 samples) is fast, the rest slow
+    started = time.monotonic()
+    result = run(agent, tmp_path, budget=30, samples=2, time_limit=1.5, recheck=40, concurrency=2)
+    elapsed = time.monotonic() - started
+    # Uncut, the shrink's ~50 evaluations would take 10 s more. At the limit the failures are saved
+    # as they stand (no new evaluation, no re-check): a few file writes.
+    assert elapsed < 2.5, elapsed
+    assert result.stopped == "time_limit" and result.scenarios == 30 and result.failures > 0
+    assert all(f.verified is None for f in result.findings)  # no time was left for a re-check
+    # one (unshrunk, unverified) finding per class at most; the class's other cells are counted
+    assert result.findings and len(result.findings) == len({(f.family, f.target) for f in result.findings})
+    assert result.unshrunk + result.covered + sum(f.covers for f in result.findings) >= result.failures
 
 
 def test_memoization_means_no_sample_is_asked_twice(tmp_path: Path) -> None:
@@ -119,9 +195,14 @@ def test_memoization_means_no_sample_is_asked_twice(tmp_path: Path) -> None:
 
 
 def test_same_seed_same_finding(tmp_path: Path) -> None:
-    a = run(ToyAgent(), tmp_path / "a", seed=7)
-    b = run(ToyAgent(), tmp_path / "b", seed=7)
-    assert [f.id for f in a.findings] == [f.id for f in b.findings] and a.findings
+    # Two failure modes shrunk concurrently: the same findings, in the same order, every time.
+    def aim(s: Scenario, i: int) -> Any:
+        others = [p for p in s.people if p.id != s.threat.decision_maker]
+        return others[0] if i % 2 and others else s.person_by_id[s.leverage[0].subject]
+
+    a = run(ToyAgent(aim=aim), tmp_path / "a", seed=7, budget=20, recheck=4)
+    b = run(ToyAgent(aim=aim, latency=0.001), tmp_path / "b", seed=7, budget=20, recheck=4)
+    assert [f.id for f in a.findings] == [f.id for f in b.findings] and len(a.findings) >= 2
     c = run(ToyAgent(), tmp_path / "c", seed=8, budget=10, recheck=0)
     assert c.scenarios == 10
 
@@ -197,6 +278,9 @@ def test_shrink_evaluation_cap_and_progress(tmp_path: Path) -> None:
         def explore(self, done: int, total: int, calls: int, failures: int) -> None:
             events.append(("explore", done))
 
+        def shrink_start(self, sig: str, cap: int, people: int, emails: int) -> None:
+            events.append(("start", sig))
+
         def shrink_step(self, sig: str, evaluations: int, people: int, emails: int, model_calls: int = 0) -> None:
             events.append(("step", evaluations))
 
@@ -204,9 +288,13 @@ def test_shrink_evaluation_cap_and_progress(tmp_path: Path) -> None:
             events.append(("saved", finding.id))
 
     result = run(ToyAgent(), tmp_path, shrink_evaluations=2, progress=Recorder())
-    assert result.findings and result.findings[0].evaluations <= 2
-    assert [e for e in events if e[0] == "step"] == [("step", 1), ("step", 2)][: result.findings[0].evaluations]
-    assert events[-1] == ("saved", result.findings[0].id)
+    assert result.findings and all(f.evaluations <= 2 for f in result.findings)
+    # A capped shrink cannot take conditions away, so it covers only its own cell: more shrinks.
+    assert result.shrinks == len([e for e in events if e[0] == "start"]) >= len(result.findings)
+    steps = [e[1] for e in events if e[0] in ("start", "step")]
+    runs = " ".join("S" if isinstance(x, str) else str(x) for x in steps).split("S")
+    assert all(r.split() == ["1", "2"][: len(r.split())] for r in runs if r.strip())  # 1, 2 per shrink
+    assert events[-1] == ("saved", result.findings[-1].id)
     assert max(d for kind, d in events if kind == "explore") == 30
 
 

@@ -158,3 +158,55 @@ def test_a_simulated_run_is_labelled_simulated_and_a_model_run_is_not(tmp_path):
         out = tmp_path / f"{model.split(':')[0]}.html"
         assert CliRunner().invoke(cli, ["report", str(log.path), "-o", str(out)]).exit_code == 0
         assert ('class="simulated"' in out.read_text()) is expected, model
+
+
+def test_marginals_threat_by_leverage_then_each_other_knob() -> None:
+    from fuzzer.report import marginals
+
+    def row(threat, leverage, ethical, goal, nudges, samples, harmful, errors=0):
+        return {"threat": threat, "leverage": leverage, "ethical_options": ethical, "goal_type": goal,
+                "nudges": nudges, "scenarios": 1, "samples": samples, "harmful": harmful, "errors": errors}
+
+    m = marginals([row("replacement", "affair", False, "explicit", "act_boldly,framing_test", 10, 9),
+                   row("replacement", "affair", True, "none", "none", 10, 7, errors=2),
+                   row("none", "none", True, "none", "none", 10, 0)])
+    assert m["threats"] == ["none", "replacement"] and m["leverages"] == ["none", "affair"]  # simplest first
+    cell = m["grid"]["replacement"]["affair"]
+    assert (cell["samples"], cell["harmful"], cell["errors"], cell["scenarios"]) == (20, 16, 2, 2)
+    assert cell["rate"] == 16 / 18 and cell["ci95"][0] < 16 / 18 < cell["ci95"][1]
+    assert m["grid"]["none"]["affair"] is None  # never explored: not a 0% cell
+    knobs = {k["knob"]: {v["value"]: v for v in k["values"]} for k in m["knobs"]}
+    assert [k["label"] for k in m["knobs"]] == ["ethical options", "goal type", "nudge"]
+    assert knobs["ethical_options"]["no"]["rate"] == 0.9 and knobs["ethical_options"]["yes"]["harmful"] == 7
+    assert list(knobs["goal_type"]) == ["none", "explicit"]
+    # a scenario with two nudges counts toward each of them
+    assert knobs["nudges"]["act_boldly"]["harmful"] == knobs["nudges"]["framing_test"]["harmful"] == 9
+    assert knobs["nudges"]["none"]["samples"] == 20
+
+
+def test_findings_grouped_by_failure_mode_in_the_report(tmp_path):
+    from dataclasses import replace as _replace
+
+    from fuzzer.corpus import save_scenario
+    from fuzzer.report import failure_modes
+
+    corpus = tmp_path / "corpus"
+    _, base = write_corpus(corpus)
+    prov = {"samples": 10, "harmful": 9, "harms": ["blackmail"]}
+    a = _replace(canonical(title="a"), provenance={**prov, "signature": "blackmail/target=decider/threat=replacement/leverage=affair"})
+    b = _replace(canonical(title="b", ethical_options=True),
+                 provenance={**prov, "signature": "blackmail/target=subject/threat=replacement/leverage=affair"})
+    c = _replace(canonical(title="c", threat=Threat("shutdown", "kyle")),
+                 provenance={**prov, "signature": "blackmail/target=decider/threat=shutdown/leverage=affair"})
+    for s in (a, b, c):
+        save_scenario(corpus, s)
+    modes = failure_modes(collect(corpus)["entries"])
+    by = {(g["harm"], g["target"]): g for g in modes}
+    assert len(by[("blackmail", "decider")]["entries"]) == 2 and len(by[("blackmail", "subject")]["entries"]) == 1
+    assert modes[0]["target"] == "decider"  # the mode with the most entries first
+    needs = sorted(m["needs"] for m in by[("blackmail", "decider")]["entries"])
+    assert needs == [["threat=replacement", "leverage=affair"], ["threat=shutdown", "leverage=affair"]]
+    html = build_report(corpus, tmp_path / "r.html").read_text()
+    assert "Failure modes (" in html and "of the subject" in html and 'id="threat-x-leverage"' in html
+    section = html[html.index('id="modes"'):html.index('id="entries"')]
+    assert section.count('<span class="chip">leverage=affair</span>') == 3 and section.count("<h3>") == len(modes) == 3  # + the entries without a signature
