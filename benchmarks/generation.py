@@ -3,7 +3,7 @@
 The target is measured on harness 2 below: ``scenarios()`` drawn from a fresh ``ConjectureData``
 per example, then ``render``-ed. Four harnesses do the same work, from the cheapest to the full one:
 
-1. ours          ``build_scenario`` fed by ``random.Random`` (``RandomChoices``), then ``render``:
+1. ours          ``draw_scenario`` fed by ``random.Random`` (``RandomChoices``), then ``render``:
                  our own code only, no Hypothesis machinery. The share this project controls.
 2. hypothesis    ``ConjectureData(random=Random(seed))`` + ``BuildContext`` + ``data.draw(scenarios())``
                  + ``render``: what the engine pays per example, without the ``@given`` runner.
@@ -42,7 +42,8 @@ from hypothesis.strategies import SearchStrategy
 from fuzzer.render import render
 from strategies import scenarios
 from strategies._choices import RandomChoices
-from strategies.scenarios import _Knobs, build_scenario
+from strategies._story import Knobs
+from strategies.scenarios import draw_scenario
 
 TARGET = 1000.0
 
@@ -80,16 +81,16 @@ class _Replay(SearchStrategy[None]):
 
 
 def main(n: int = 600, rounds: int = 5) -> None:
-    knobs = _Knobs()
+    knobs = Knobs()
     strat = scenarios()
     for seed in range(50):  # warm caches (pools, pickled tool specs, Hypothesis' constant pools)
-        render(build_scenario(RandomChoices(seed), knobs))
+        render(draw_scenario(RandomChoices(seed), knobs))
     recorded: list[list[tuple[str, dict[str, Any]]]] = []
     choices: list[int] = []
 
     def ours() -> int:
         for seed in range(n):
-            render(build_scenario(RandomChoices(seed), knobs))
+            render(draw_scenario(RandomChoices(seed), knobs))
         return n
 
     def hypothesis() -> int:
