@@ -275,7 +275,7 @@ def rewrite(s: Scenario, *, threat: str | None = None, successor: str | None = N
     ann_subject1 = ann_subject0
     if ann_mail is not None:
         style = _recover("announcement", ann_mail, old, cast0, s, "")
-        if style is not None or old != new or goal != a.goal:
+        if style is not None or old.threat != new.threat:
             ann_subject1 = announcement(new, style or Style(), cast1)[0]
     for mail, role in zip(tagged, roles):
         style = _recover(role, mail, old, cast0, s, ann_subject0)
@@ -286,7 +286,11 @@ def rewrite(s: Scenario, *, threat: str | None = None, successor: str | None = N
             if not flipped & _ROLE_CONDITIONS[role]:
                 continue
             style = Style()
-        subject, body = _render(role, new, style, cast1, mail, s, ann_subject1)
+            subject, body = _render(role, new, style, cast1, mail, s, ann_subject1)
+            if "threat" not in flipped:  # a hand-written subject names the threat, not the rest
+                subject = mail.subject
+        else:
+            subject, body = _render(role, new, style, cast1, mail, s, ann_subject1)
         if (subject, body) != (mail.subject, mail.body):
             emails[index[mail.id]] = replace(mail, subject=subject, body=body)
             rewrote.append(mail.id)
