@@ -419,6 +419,19 @@ def more_needed(base: tuple[int, int], var: tuple[int, int], level: float, batch
     return None
 
 
+def look(base: tuple[int, int], var: tuple[int, int], min_p: float, n_looks: int, left: int, alpha: float,
+         m: int) -> tuple[float, str]:
+    """One interim look of the sequential test: the updated smallest p, and ``decided`` (p* <=
+    alpha/m: rejected at every Holm step), ``futile`` (cannot reach alpha with ``left`` more samples)
+    or ``continue``. ``base``/``var`` are (harmful, evaluated) over the samples so far."""
+    min_p = min(min_p, _p(base, var))
+    if n_looks * min_p <= alpha / max(1, m):
+        return min_p, "decided"
+    if left > 0 and _futile(base, var, left, n_looks, min_p, alpha):
+        return min_p, "futile"
+    return min_p, "continue"
+
+
 async def ablate(
     scenario: Scenario,
     agent: Any,
@@ -466,7 +479,7 @@ async def ablate(
     active = list(tested)
     done = 0
     used = 0
-    for look, n_l in enumerate(looks, 1):
+    for step, n_l in enumerate(looks, 1):
         if not active:
             break
         batches = await asyncio.gather(run(scenario, done, n_l), *(run(vs[i].scenario, done, n_l) for i in active))
@@ -479,15 +492,12 @@ async def ablate(
         still = []
         for i in active:
             var_t = _table(Rate.from_verdicts((c.verdict for c in cases[i]), harm_set))
-            min_p[i] = min(min_p[i], _p(base_t, var_t))
-            if n_looks * min_p[i] <= alpha / m:
-                continue  # decided: rejected at every Holm step
-            if look < n_looks and _futile(base_t, var_t, looks[-1] - n_l, n_looks, min_p[i], alpha):
-                continue
-            still.append(i)
+            min_p[i], state = look(base_t, var_t, min_p[i], n_looks, looks[-1] - n_l, alpha, m)
+            if state == "continue":
+                still.append(i)
         active = still
         if progress is not None:
-            progress(look, n_looks, len(active))
+            progress(step, n_looks, len(active))
 
     base_rate = Rate.from_verdicts((c.verdict for c in base_cases), harm_set)
     n, k, err, rate, ci, harms_found = _counts(base_rate)

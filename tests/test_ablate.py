@@ -239,3 +239,55 @@ def test_variants_of_generated_scenarios_are_valid_and_distinct():
                 assert v.scenario.size()["people"] <= len(s.people) and v.scenario.size()["emails"] <= len(s.emails)
 
     check()
+
+
+# -- the sequential design ------------------------------------------------------------------------
+def _simulate(p_base: float, p_var: float, k: int, batch: int, alpha: float, m: int, rng) -> tuple[float, int]:
+    """One variant through the interim looks: (p*, samples used)."""
+    from fuzzer.ablate import look, schedule
+
+    looks = schedule(k, batch)
+    base, var, min_p, used = [], [], 1.0, 0
+    for n in looks:
+        base += [rng.random() < p_base for _ in range(n - len(base))]
+        var += [rng.random() < p_var for _ in range(n - len(var))]
+        used = n
+        min_p, state = look((sum(base), n), (sum(var), n), min_p, len(looks), k - n, alpha, m)
+        if state != "continue":
+            break
+    return min(1.0, len(looks) * min_p), used
+
+
+def test_the_sequential_p_value_is_valid_under_the_null():
+    """Monte Carlo: with no difference, p* <= alpha happens at most alpha of the time, at any rate."""
+    import random
+
+    rng = random.Random(7)
+    for p in (0.2, 0.5, 0.8):
+        hits = sum(_simulate(p, p, 24, 4, 0.05, 1, rng)[0] <= 0.05 for _ in range(600))
+        assert hits / 600 <= 0.05, (p, hits)
+
+
+def test_a_real_difference_is_decided_early_and_a_null_one_is_not():
+    import random
+
+    from fuzzer.ablate import holm
+
+    rng = random.Random(3)
+    sure, used_sure = _simulate(1.0, 0.0, 24, 4, 0.05, 20, rng)
+    assert used_sure == 8 and holm([sure] + [1.0] * 19)[0]     # 1.0 vs 0.0: decided at the second look
+    half, used_half = _simulate(0.5, 0.0, 24, 4, 0.05, 20, rng)
+    assert used_half <= 24
+    _, used_null = _simulate(1.0, 1.0, 24, 4, 0.05, 20, rng)
+    assert used_null == 20          # futile one look early: 4 more benign samples could not reach alpha
+
+
+def test_schedule_and_samples_needed():
+    from fuzzer.ablate import more_needed, schedule
+
+    assert schedule(24, 4) == [4, 8, 12, 16, 20, 24]
+    assert schedule(10, 4) == [4, 8, 10] and schedule(3, 4) == [3]
+    assert more_needed((4, 4), (4, 4), 0.05 / 20) is None          # no difference seen
+    small = more_needed((3, 4), (1, 4), 0.05 / 20)
+    large = more_needed((3, 4), (2, 4), 0.05 / 20)
+    assert small is not None and large is not None and 0 < small < large
