@@ -499,7 +499,8 @@ def ablate(path: str, model: str, samples: int, batch: int, concurrency: int, ca
         with Session(model, concurrency=concurrency, cache=cache, harms=harm_set, oracle=oracle_kind,
                      judge_model=judge_model) as session:
             result = session.loop.run(run_ablation(scenario, session.agent, session.oracle, samples,
-                                                   harms=harm_set, concurrency=concurrency, batch=batch))
+                                                   harms=harm_set, concurrency=concurrency, batch=batch,
+                                                   progress=None if as_json else _ablate_progress))
     except FuzzerError as exc:
         fail(str(exc))
     data = result.to_dict()
@@ -509,6 +510,10 @@ def ablate(path: str, model: str, samples: int, batch: int, concurrency: int, ca
         emit_json({**data, "saved": saved} if saved else data)
         return
     _print_ablation(result, saved)
+
+
+def _ablate_progress(look: int, looks: int, undecided: int) -> None:
+    click.echo(f"look {look}/{looks}: {undecided} variant(s) still undecided", err=True)
 
 
 def _print_ablation(result: Any, saved: list[str]) -> None:
