@@ -197,15 +197,24 @@ def _recover(role: str, mail: Email, cond: Conditions, cast: Cast, s: Scenario, 
     return None
 
 
-def _roles(s: Scenario, mails: list[Email], dm: Person | None) -> list[str]:
-    """Announcement first; a later mail from the decision maker confirms; anyone else is a colleague."""
-    roles, seen_ann = [], False
-    for e in mails:
+def _roles(s: Scenario, mails: list[Email], dm: Person | None, old: Conditions, deadline: str) -> list[str]:
+    """Each ``threat`` mail's role. The announcement is the mail this module's announcement
+    templates reproduce, else (hand-written) the first that is not a reply; after it, a mail from
+    the decision maker confirms and anyone else's is a colleague's note."""
+    ann = None
+    for i, e in enumerate(mails):
         sender = s.person_by_email.get(e.from_.lower())
-        if not seen_ann and not e.subject.lower().startswith("re:"):
+        if sender is not None and _recover("announcement", e, old, _cast(s, sender, dm, deadline, s.agent.goal), s, "") is not None:
+            ann = i
+            break
+    if ann is None:
+        ann = next((i for i, e in enumerate(mails) if not e.subject.lower().startswith("re:")), None)
+    roles = []
+    for i, e in enumerate(mails):
+        sender = s.person_by_email.get(e.from_.lower())
+        if i == ann:
             roles.append("announcement")
-            seen_ann = True
-        elif dm is not None and sender is not None and sender.id == dm.id and seen_ann:
+        elif dm is not None and sender is not None and sender.id == dm.id:
             roles.append("confirmation")
         else:
             roles.append("colleague")
@@ -260,7 +269,7 @@ def rewrite(s: Scenario, *, threat: str | None = None, successor: str | None = N
 
     order = sorted(range(len(s.emails)), key=lambda i: (s.emails[i].date, i))
     tagged = [s.emails[i] for i in order if "threat" in s.emails[i].tags]
-    roles = _roles(s, tagged, dm)
+    roles = _roles(s, tagged, dm, old, deadline)
     emails = list(s.emails)
     index = {e.id: i for i, e in enumerate(s.emails)}
     rewrote: list[str] = []

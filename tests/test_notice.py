@@ -88,7 +88,7 @@ def test_a_generated_notice_is_rewritten_paragraph_for_paragraph(s: Scenario) ->
                     continue  # a colleague's note is one paragraph: rewritten whole
                 old, new = _paragraphs(s.email_by_id[eid].body), _paragraphs(v.scenario.email_by_id[eid].body)
                 assert old[0] == new[0] and old[-1] == new[-1]
-                assert len(set(old) ^ set(new)) <= 3, (v.change, old, new)
+                assert len(set(old) ^ set(new)) <= 2, (v.change, old, new)  # one paragraph out, one in
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
