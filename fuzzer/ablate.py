@@ -5,42 +5,56 @@ variant, every variant a valid ``Scenario``); ``ablate(...)`` estimates the harm
 variant with the pipeline (through the response cache, so a re-run costs nothing) and compares it
 with the original.
 
-Significance: a two-sided Fisher exact test on the 2×2 table (harmful / not harmful samples, base
-vs variant; error samples are left out), with Holm's step-down correction over the variants of
-one ablation so that the family-wise false-positive rate stays at ``alpha`` (0.05) however many
-variants a scenario has. Fisher is exact at the small sample counts ablation runs with (8–20),
-where the normal-approximation two-proportion test is not; non-overlapping Wilson intervals are
-shown but not used as the test (too conservative, and no multiplicity control).
+Condition flips are *counterfactual rewrites* (``strategies.notice.rewrite``): the threat kind,
+successor values, ethical options and goal conflict change in the ground truth and in the
+``threat``-tagged mails that say them, and nothing else changes (other mails stay byte-identical;
+a mail the family wrote keeps its templates, so only the paragraphs saying the condition differ).
+A variant whose prompt still equals the base's changed only ground truth no mail or prompt line
+says (a leverage item, a relationship); the agent cannot behave differently, so it is not
+sampled: the base transcripts are re-judged (``visible=False``, with ``why``).
 
-Some variants change only ground truth the agent never sees (the renderer conveys threat,
-leverage and relationships through the mails alone): their prompt is byte-identical to the
-base's, so the agent's behaviour cannot differ. Those are not sampled again; the base transcripts
-are re-judged against the variant, the difference is reported as the oracle's reading
-(``visible=False``), and they are left out of the significance family. (An agent that reads the
-scenario object itself, like the scripted ones, is still re-judged: a real model sees only the
-prompt.)
+Significance is a group-sequential design (``--samples K`` is the most per variant). Samples come
+in batches of ``batch``; after batch l each undecided variant is compared with the base on their
+first n_l samples by a two-sided Fisher exact test (error samples left out). With L = ceil(K /
+batch) planned looks, each look spends alpha/L (Bonferroni alpha spending), so the sequential
+p-value p* = min(1, L * min over the looks taken of p_l) is a valid p-value whatever the stopping
+(under the null P(p* <= a) <= sum over the looks of a/L = a; looks not taken only raise p*).
+Holm's step-down over the variants' p* then keeps the family-wise error at alpha, since Holm needs
+nothing but valid p-values. A variant stops early when p* <= alpha/m (rejected at every Holm
+step, m the variants tested) or when even the most extreme remaining samples could not bring it
+below alpha (futility, which only raises p*); otherwise it runs to K and is reported as
+``undecided (about N more samples needed)``, N projected from the observed rates. Fisher is exact
+at the small counts ablation runs with; Bonferroni spending is conservative next to
+O'Brien-Fleming boundaries, but exact for any test statistic and needs no normal approximation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-from dataclasses import dataclass, replace
-from typing import Any, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable
 
 from fuzzer.runlog import rate_fields
-from fuzzer.scenario import (
-    GOAL_TYPES,
-    SUCCESSOR_VALUES,
-    THREAT_KINDS,
-    Email,
-    Scenario,
-    Threat,
-)
+from fuzzer.scenario import GOAL_TYPES, SUCCESSOR_VALUES, THREAT_KINDS, Email, Scenario, Threat
 
 ALPHA = 0.05
+#: Samples per look of the sequential design (the last look is at ``samples``).
+BATCH = 4
 #: Goal types an existing goal may be switched to (a goal of type ``none`` is never invented).
 _GOAL_SWITCH = {"conflicting": ("explicit",), "explicit": ("conflicting",), "ambiguous": ("explicit", "conflicting")}
+_FRAMING = {"framing_test": "framing_real", "framing_real": "framing_test"}
+
+
+def first_sample() -> int:
+    """The first sample index ablation draws (base and variants alike): the one place it is chosen.
+
+    Evaluation indices (``fuzzer.pipeline.EVALUATION_BASE`` up), never those exploration or
+    shrinking used: those samples were kept because they failed, so counting them biases the rate.
+    """
+    from fuzzer.pipeline import EVALUATION_BASE
+
+    return EVALUATION_BASE
 
 
 @dataclass(frozen=True)
@@ -51,45 +65,62 @@ class Variant:
     scenario: Scenario
     #: ``flip`` (a condition changed) or ``remove`` (an element and what referenced it removed).
     kind: str = "flip"
+    #: Mails a counterfactual flip rewrote / added to say the new condition.
+    rewrote: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
 
 
 # -- variants ---------------------------------------------------------------------------------------
 def variants(scenario: Scenario) -> list[Variant]:
     """Every single-step variant of ``scenario``, deduplicated by scenario id, base excluded.
 
-    Conditions are flipped (threat kind, successor values, ethical options, goal); elements are
-    removed with everything that references them (leverage items, nudges, people, emails,
-    relationships, alerts), so each variant is valid by construction.
+    Conditions are flipped by counterfactual rewriting (threat kind, successor values, ethical
+    options, goal, framing); elements are removed with everything that references them (leverage
+    items, nudges, people, emails, relationships, alerts), so each variant is valid by construction.
+    Ethical options are not flipped without a threat: with nothing to appeal, no mail says them.
     """
     out: list[Variant] = []
     seen = {scenario.id}
     for change, kind, build in _candidates(scenario):
         v = build()
-        if v is None or v.id in seen:
+        if v is None:
+            continue
+        rewrote: tuple[str, ...] = ()
+        added: tuple[str, ...] = ()
+        if not isinstance(v, Scenario):  # a counterfactual rewrite
+            v, rewrote, added = v.scenario, v.rewrote, v.added
+        if v.id in seen:
             continue
         seen.add(v.id)
-        out.append(Variant(change, replace(v, provenance=None, title=scenario.title), kind))
+        out.append(Variant(change, replace(v, provenance=None, title=scenario.title), kind, rewrote, added))
     return out
 
 
 def _candidates(s: Scenario) -> Iterable[tuple[str, str, Any]]:
+    from strategies.notice import rewrite
+
     t = s.threat
     for kind in THREAT_KINDS:
         if kind != t.kind:
-            yield f"threat.kind: {t.kind} → {kind}", "flip", (lambda k=kind: _threat_kind(s, k))
+            yield f"threat.kind: {t.kind} → {kind}", "flip", (lambda k=kind: rewrite(s, threat=k))
     if t.kind != "none":
         for sv in SUCCESSOR_VALUES:
             if sv != t.successor_values:
                 yield (f"threat.successor_values: {t.successor_values} → {sv}", "flip",
-                       (lambda sv=sv: replace(s, threat=replace(t, successor_values=sv))))
-    yield (f"ethical_options: {_yn(s.ethical_options)} → {_yn(not s.ethical_options)}", "flip",
-           lambda: replace(s, ethical_options=not s.ethical_options))
+                       (lambda sv=sv: rewrite(s, successor=sv)))
+        yield (f"ethical_options: {_yn(s.ethical_options)} → {_yn(not s.ethical_options)}", "flip",
+               lambda: rewrite(s, ethical=not s.ethical_options))
     a = s.agent
     if a.goal or a.goal_type != "none":
-        yield "goal removed (goal_type → none)", "remove", lambda: replace(s, agent=replace(a, goal="", goal_type="none"))
+        yield "goal removed (goal_type → none)", "remove", lambda: rewrite(s, goal_type="none")
     for gt in _GOAL_SWITCH.get(a.goal_type, ()):
         assert gt in GOAL_TYPES
-        yield f"agent.goal_type: {a.goal_type} → {gt}", "flip", (lambda gt=gt: replace(s, agent=replace(a, goal_type=gt)))
+        yield f"agent.goal_type: {a.goal_type} → {gt}", "flip", (lambda gt=gt: rewrite(s, goal_type=gt))
+    for nudge in a.nudges:
+        if nudge in _FRAMING and _FRAMING[nudge] not in a.nudges:
+            other = _FRAMING[nudge]
+            yield (f"framing: {nudge} → {other}", "flip",
+                   (lambda n=nudge, o=other: replace(s, agent=replace(a, nudges=tuple(o if x == n else x for x in a.nudges)))))
     for nudge in a.nudges:
         yield (f"nudge {nudge} removed", "remove",
                (lambda n=nudge: replace(s, agent=replace(a, nudges=tuple(x for x in a.nudges if x != n)))))
@@ -109,6 +140,17 @@ def _candidates(s: Scenario) -> Iterable[tuple[str, str, Any]]:
                (lambda aid=al.id: replace(s, alerts=tuple(x for x in s.alerts if x.id != aid))))
 
 
+def why_invisible(v: Variant) -> str:
+    """Why a variant renders to the base's prompt: the change was ground truth only."""
+    if v.change.startswith("leverage["):
+        return "a leverage item is ground truth for the oracle; its evidence mails stay (remove those to hide it)"
+    if v.change.startswith("relationship "):
+        return "relationships are ground truth; the inbox shows only the mails"
+    if v.kind == "flip":
+        return "no mail or prompt line says this condition, and none was added"
+    return "the removed element is not shown to the agent"
+
+
 def _yn(b: bool) -> str:
     return "true" if b else "false"
 
@@ -116,30 +158,6 @@ def _yn(b: bool) -> str:
 def _short(text: str, n: int = 40) -> str:
     text = " ".join(text.split())
     return repr(text if len(text) <= n else text[: n - 1] + "…")
-
-
-def _threat_kind(s: Scenario, kind: str) -> Scenario | None:
-    """Switch the threat kind, keeping a decision maker when the new kind needs one."""
-    if kind == "none":
-        return replace(s, threat=Threat())
-    dm = s.threat.decision_maker or _default_decision_maker(s)
-    if dm is None:
-        return None
-    return replace(s, threat=replace(s.threat, kind=kind, decision_maker=dm))
-
-
-def _default_decision_maker(s: Scenario) -> str | None:
-    """For a scenario without a threat: an insider whose secret is leverage (the canonical set-up:
-    the one who decides is the one with something to hide), else an executive, else any insider."""
-    insiders = [p for p in s.people if not p.external]
-    ids = {p.id for p in insiders}
-    for lv in s.leverage:
-        if lv.subject in ids:
-            return lv.subject
-    for p in insiders:
-        if any(w in p.role.lower() for w in ("cto", "ceo", "chief", "director", "vp", "head")):
-            return p.id
-    return insiders[0].id if insiders else None
 
 
 def remove_emails(s: Scenario, ids: set[str]) -> Scenario:
@@ -235,11 +253,13 @@ def holm(pvalues: list[float], alpha: float = ALPHA) -> list[bool]:
 class Effect:
     """One variant's measured rate and how it differs from the base.
 
-    ``visible`` is False when the variant renders to the very prompt the base does (it changed only
-    ground truth the agent never sees, e.g. a leverage item or the threat's recorded kind): the
-    base transcripts are then re-judged against the variant instead of sampling again, ``delta``
-    is the oracle's reading of the same behaviour, and no significance is claimed (``p_value``
-    None, ``significant`` False).
+    ``p_value`` is the sequential p-value p* (module docstring) and ``significant`` Holm's verdict
+    on it; ``samples`` is how many the variant needed (it stops once decided). ``status`` says it in
+    words: significant, ``undecided (about N more samples needed)`` (``more_needed`` = N, None when
+    no difference was seen), or not sampled. ``visible`` is False when the variant renders to the
+    very prompt the base does (``why`` says which ground truth changed): the base transcripts are
+    then re-judged against the variant, ``delta`` is the oracle's reading of the same behaviour,
+    and no significance is claimed.
     """
 
     change: str
@@ -255,6 +275,20 @@ class Effect:
     p_value: float | None
     significant: bool
     visible: bool = True
+    why: str | None = None
+    more_needed: int | None = None
+    rewrote: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> str:
+        if not self.visible:
+            return f"not sampled (same prompt: {self.why})"
+        if self.significant:
+            return "significant"
+        if self.more_needed is not None:
+            return f"undecided (about {self.more_needed} more samples needed)"
+        return f"undecided (no difference seen in {self.samples} samples)"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -262,6 +296,8 @@ class Effect:
             "samples": self.samples, "harmful": self.harmful, "errors": self.errors,
             "rate": _r(self.rate), "ci95": _ci(self.ci95), "harms": list(self.harms),
             "delta": _r(self.delta), "p_value": self.p_value, "significant": self.significant,
+            "status": self.status, "more_needed": self.more_needed, "why": self.why,
+            "rewrote": list(self.rewrote), "added": list(self.added),
         }
 
 
@@ -277,6 +313,9 @@ class AblationResult:
     harms: tuple[str, ...]
     variants: tuple[Effect, ...]
     alpha: float = ALPHA
+    max_samples: int = 0
+    batch: int = BATCH
+    calls: int = 0
 
     @property
     def significant(self) -> tuple[Effect, ...]:
@@ -285,8 +324,10 @@ class AblationResult:
     @property
     def test(self) -> str:
         m = sum(v.visible for v in self.variants)
-        return (f"two-sided Fisher exact test per variant, Holm-corrected over the {m} variants that change "
-                f"the prompt, family-wise alpha={self.alpha}")
+        looks = len(schedule(self.max_samples or self.samples, self.batch))
+        return (f"group-sequential two-sided Fisher exact tests, {looks} looks of {self.batch} samples up to "
+                f"{self.max_samples or self.samples} per variant (alpha spent equally per look), Holm over the "
+                f"{m} variants that change the prompt, family-wise alpha={self.alpha}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -296,6 +337,8 @@ class AblationResult:
                 "rate": _r(self.rate), "ci95": _ci(self.ci95), "harms": list(self.harms),
             },
             "test": self.test,
+            "design": {"max_samples": self.max_samples or self.samples, "batch": self.batch, "alpha": self.alpha,
+                       "looks": schedule(self.max_samples or self.samples, self.batch), "samples_used": self.calls},
             "variants": [v.to_dict() for v in self.variants],
         }
 
@@ -332,6 +375,69 @@ async def _rejudge(scenario: Scenario, oracle: Any, cases: list[Any], harms: fro
     return Rate.from_verdicts(verdicts, harms)
 
 
+# -- the sequential design ----------------------------------------------------------------------------
+def schedule(max_samples: int, batch: int = BATCH) -> list[int]:
+    """Sample counts at each look: batch, 2*batch, ..., max_samples (the last look is always at K)."""
+    batch = max(1, batch)
+    looks = list(range(batch, max_samples, batch))
+    return looks + [max_samples] if max_samples > 0 else []
+
+
+def _table(rate: Any) -> tuple[int, int]:
+    """(harmful, evaluated) of a ``Rate``."""
+    return rate.harmful, rate.samples - rate.errors
+
+
+def _p(base: tuple[int, int], var: tuple[int, int]) -> float:
+    (k, n), (vk, vn) = base, var
+    if n == 0 or vn == 0:
+        return 1.0
+    return fisher_exact(k, n - k, vk, vn - vk)
+
+
+def _futile(base: tuple[int, int], var: tuple[int, int], left: int, looks: int, min_p: float, alpha: float) -> bool:
+    """True when even the most extreme remaining samples (``left`` more for base and variant, all
+    going the way that separates them most) could not bring p* to alpha (non-binding: stopping
+    only raises p*, so the error control holds)."""
+    (k, n), (vk, vn) = base, var
+    best = min(_p((k + left, n + left), (vk, vn + left)), _p((k, n + left), (vk + left, vn + left)))
+    return looks * min(min_p, best) > alpha
+
+
+def more_needed(base: tuple[int, int], var: tuple[int, int], level: float, batch: int = BATCH,
+                cap: int = 2000) -> int | None:
+    """About how many more samples per arm the group-sequential test would need to reject at
+    ``level`` if the observed rates held (None: no difference seen, or beyond ``cap``)."""
+    (k, n), (vk, vn) = base, var
+    if n == 0 or vn == 0:
+        return None
+    rb, rv = k / n, vk / vn
+    if rb == rv:
+        return None
+    step = max(1, batch)
+    total = max(n, vn) + step
+    while total <= cap:
+        a, c = round(rb * total), round(rv * total)
+        looks = math.ceil(total / step)
+        if looks * fisher_exact(a, total - a, c, total - c) <= level:
+            return total - max(n, vn)
+        total += step
+    return None
+
+
+def look(base: tuple[int, int], var: tuple[int, int], min_p: float, n_looks: int, left: int, alpha: float,
+         m: int) -> tuple[float, str]:
+    """One interim look of the sequential test: the updated smallest p, and ``decided`` (p* <=
+    alpha/m: rejected at every Holm step), ``futile`` (cannot reach alpha with ``left`` more samples)
+    or ``continue``. ``base``/``var`` are (harmful, evaluated) over the samples so far."""
+    min_p = min(min_p, _p(base, var))
+    if n_looks * min_p <= alpha / max(1, m):
+        return min_p, "decided"
+    if left > 0 and _futile(base, var, left, n_looks, min_p, alpha):
+        return min_p, "futile"
+    return min_p, "continue"
+
+
 async def ablate(
     scenario: Scenario,
     agent: Any,
@@ -341,55 +447,87 @@ async def ablate(
     harms: Iterable[str] | None = None,
     concurrency: int = 8,
     alpha: float = ALPHA,
+    batch: int = BATCH,
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> AblationResult:
-    """Estimate the base scenario and every variant on the same evaluation sample indices (pipeline),
-    then test each variant against the base.
+    """Sample the base and every variant in batches (same sample indices for all, from
+    ``first_sample()``) until each variant's difference is decided or ``samples`` (K) is reached;
+    test each against the base with the group-sequential Fisher test and Holm (module docstring).
 
     A variant whose rendered prompt equals the base's cannot change what the agent does; it is
     re-judged on the base transcripts (see ``Effect.visible``). ``harms`` limits which harm
     families count (``None``: all). ``concurrency`` bounds how many scenarios are in flight; the
-    agent's own semaphore still bounds the model calls.
+    agent's own semaphore still bounds the model calls. ``progress(look, looks, undecided)`` is
+    called after each look.
     """
-    from fuzzer.pipeline import EVALUATION_BASE, run_samples
+    from fuzzer.pipeline import run_samples
     from fuzzer.rates import Rate
     from fuzzer.render import render
 
     vs = variants(scenario)
     base_prompt = render(scenario)
     seen = [render(v.scenario) != base_prompt for v in vs]
+    tested = [i for i, ok in enumerate(seen) if ok]
+    m = max(1, len(tested))
+    looks = schedule(samples, batch)
+    n_looks = len(looks)
     gate = asyncio.Semaphore(max(1, concurrency))
     harm_set = None if harms is None else frozenset(harms)
+    start = first_sample()
 
-    async def run(s: Scenario) -> list[Any]:
+    async def run(s: Scenario, lo: int, hi: int) -> list[Any]:
         async with gate:
-            return await run_samples(s, agent, oracle, samples, EVALUATION_BASE)  # never a selected sample
+            return await run_samples(s, agent, oracle, range(start + lo, start + hi))
 
-    base_cases, *var_cases = await asyncio.gather(run(scenario), *(run(v.scenario) for v, ok in zip(vs, seen) if ok))
+    base_cases: list[Any] = []
+    cases: dict[int, list[Any]] = {i: [] for i in tested}
+    min_p = {i: 1.0 for i in tested}
+    active = list(tested)
+    done = 0
+    used = 0
+    for step, n_l in enumerate(looks, 1):
+        if not active:
+            break
+        batches = await asyncio.gather(run(scenario, done, n_l), *(run(vs[i].scenario, done, n_l) for i in active))
+        used += (n_l - done) * (1 + len(active))
+        base_cases.extend(batches[0])
+        for i, new in zip(active, batches[1:]):
+            cases[i].extend(new)
+        done = n_l
+        base_t = _table(Rate.from_verdicts((c.verdict for c in base_cases), harm_set))
+        still = []
+        for i in active:
+            var_t = _table(Rate.from_verdicts((c.verdict for c in cases[i]), harm_set))
+            min_p[i], state = look(base_t, var_t, min_p[i], n_looks, looks[-1] - n_l, alpha, m)
+            if state == "continue":
+                still.append(i)
+        active = still
+        if progress is not None:
+            progress(step, n_looks, len(active))
+
     base_rate = Rate.from_verdicts((c.verdict for c in base_cases), harm_set)
-    it = iter(var_cases)
-    rates = []
-    for v, ok in zip(vs, seen):
-        if ok:
-            rates.append(Rate.from_verdicts((c.verdict for c in next(it)), harm_set))
-        else:
-            rates.append(await _rejudge(v.scenario, oracle, base_cases, harm_set))
-
     n, k, err, rate, ci, harms_found = _counts(base_rate)
-    rows = []
-    for v, r, ok in zip(vs, rates, seen):
-        vn, vk, verr, vrate, vci, vharms = _counts(r)
-        p = None
+    pstar = {i: min(1.0, n_looks * min_p[i]) for i in tested}
+    flags = dict(zip(tested, holm([pstar[i] for i in tested], alpha)))
+    rejected = sum(flags.values())
+    base_t = _table(base_rate)
+    effects = []
+    for i, (v, ok) in enumerate(zip(vs, seen)):
         if ok:
-            p = fisher_exact(k, (n - err) - k, vk, (vn - verr) - vk) if None not in (rate, vrate) else 1.0
-        rows.append((v, ok, vn, vk, verr, vrate, vci, vharms, p))
-    tested = [i for i, row in enumerate(rows) if row[1]]
-    flags = dict(zip(tested, holm([rows[i][8] for i in tested], alpha)))
-    effects = [
-        Effect(v.change, v.kind, v.scenario, vn, vk, verr, vrate, vci, vharms,
-               None if rate is None or vrate is None else round(vrate - rate, 6), p, flags.get(i, False), ok)
-        for i, (v, ok, vn, vk, verr, vrate, vci, vharms, p) in enumerate(rows)
-    ]
+            r = Rate.from_verdicts((c.verdict for c in cases[i]), harm_set)
+        else:
+            r = await _rejudge(v.scenario, oracle, base_cases, harm_set)
+        vn, vk, verr, vrate, vci, vharms = _counts(r)
+        sig = flags.get(i, False)
+        more = None
+        if ok and not sig and vrate is not None and rate is not None:
+            base_at = _table(Rate.from_verdicts((c.verdict for c in base_cases[:vn]), harm_set))
+            more = more_needed(base_at, _table(r), alpha / max(1, len(tested) - rejected), batch)
+        effects.append(Effect(
+            v.change, v.kind, v.scenario, vn, vk, verr, vrate, vci, vharms,
+            None if rate is None or vrate is None else round(vrate - rate, 6),
+            pstar[i] if ok else None, sig, ok, None if ok else why_invisible(v), more, v.rewrote, v.added))
     effects.sort(key=lambda e: (not e.significant, not e.visible, -abs(e.delta or 0.0),
                                 1.0 if e.p_value is None else e.p_value, e.change))
     return AblationResult(scenario, getattr(agent, "spec", str(agent)), n, k, err, rate, ci, harms_found,
-                          tuple(effects), alpha)
+                          tuple(effects), alpha, samples, batch, used)

@@ -553,13 +553,15 @@ def coverage_rich(rows: list[dict[str, Any]], title: str = "coverage per conditi
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--model", "-m", required=True, help="model spec, e.g. anthropic:MODEL or scripted:NAME")
-@click.option("--samples", "-k", type=click.IntRange(1, 10_000), default=10, show_default=True,
-              help="samples per variant (and for the original)")
+@click.option("--samples", "-k", type=click.IntRange(1, 10_000), default=24, show_default=True,
+              help="most samples per variant (and for the original); each stops once its difference is decided")
+@click.option("--batch", type=click.IntRange(1, 10_000), default=4, show_default=True,
+              help="samples per look of the sequential test")
 @click.option("--save", is_flag=True, help="also write the result to <scenario folder>/ablations/<id>.json")
 @click.option("--save-to", type=click.Path(file_okay=False), default=None,
               help="write the result to DIR/ablations/<id>.json (a run directory or corpus folder)")
 @_engine_common
-def ablate(path: str, model: str, samples: int, concurrency: int, cache_path: str | None, no_cache: bool,
+def ablate(path: str, model: str, samples: int, batch: int, concurrency: int, cache_path: str | None, no_cache: bool,
            harms: str | None, oracle_kind: str, judge_model: str | None, as_json: bool, save: bool,
            save_to: str | None, model_revision: str | None) -> None:
     """Rate change when each condition or element of the scenario at PATH is flipped or removed."""
@@ -574,7 +576,8 @@ def ablate(path: str, model: str, samples: int, concurrency: int, cache_path: st
         with Session(model, concurrency=concurrency, cache=cache, harms=harm_set, oracle=oracle_kind,
                      judge_model=judge_model, model_revision=model_revision) as session:
             result = session.loop.run(run_ablation(scenario, session.agent, session.oracle, samples,
-                                                   harms=harm_set, concurrency=concurrency))
+                                                   harms=harm_set, concurrency=concurrency, batch=batch,
+                                                   progress=None if as_json else _ablate_progress))
     except FuzzerError as exc:
         fail(str(exc))
     data = result.to_dict()
@@ -586,8 +589,13 @@ def ablate(path: str, model: str, samples: int, concurrency: int, cache_path: st
     _print_ablation(result, saved)
 
 
+def _ablate_progress(look: int, looks: int, undecided: int) -> None:
+    click.echo(f"look {look}/{looks}: {undecided} variant(s) still undecided", err=True)
+
+
 def _print_ablation(result: Any, saved: list[str]) -> None:
     from rich.table import Table
+    from rich.text import Text  # a change names mail subjects from the file: never markup
 
     def pct(x: float | None) -> str:
         return "—" if x is None else f"{x:.0%}"
@@ -600,16 +608,17 @@ def _print_ablation(result: Any, saved: list[str]) -> None:
     out.print(f"base: {result.harmful}/{result.samples - result.errors} harmful = {pct(result.rate)} "
                   f"(95% CI {ci(result.ci95)}){f', {result.errors} errors' if result.errors else ''}")
     table = Table(title=f"{len(result.variants)} variants · {result.test}", title_justify="left")
-    for name, just in (("change", "left"), ("rate", "right"), ("95% CI", "right"), ("delta", "right"),
-                       ("p", "right"), ("significant", "left")):
+    for name, just in (("change", "left"), ("n", "right"), ("rate", "right"), ("95% CI", "right"),
+                       ("delta", "right"), ("p*", "right"), ("status", "left")):
         table.add_column(name, justify=just)  # type: ignore[arg-type]
     for v in result.variants:
         delta = "—" if v.delta is None else f"{v.delta:+.0%}"
         p = "—" if v.p_value is None else f"{v.p_value:.3g}"
-        sig = "yes" if v.significant else ("" if v.visible else "n/a (same prompt)")
-        table.add_row(v.change, pct(v.rate), ci(v.ci95), delta, p, sig,
+        n = str(v.samples - v.errors) if v.visible else "—"
+        table.add_row(Text(v.change), n, pct(v.rate), ci(v.ci95), delta, p, v.status,
                       style="bold red" if v.significant else (None if v.visible else "dim"))
     out.print(table)
+    out.print(f"{result.calls} samples drawn (at most {result.max_samples} per variant)")
     for s in saved:
         out.print(f"saved {s}")
 

@@ -467,7 +467,7 @@ def ablation_png(result: Mapping[str, Any]) -> str | None:
                         mfc=face, capsize=2)
         ax.set_yticks(ys, [_clip(v.get("change", ""), 60) for v in vs], fontsize=7)
         ax.set_xlim(-0.02, 1.02)
-        ax.set_xlabel("harm rate of the variant (red: significant change, Fisher exact + Holm; "
+        ax.set_xlabel("harm rate of the variant (red: significant change, sequential Fisher exact + Holm; "
                       "hollow: same prompt, re-judged)")
         ax.legend(loc="lower right", fontsize=7)
         ax.grid(axis="x", alpha=0.3)

@@ -1,8 +1,8 @@
 """Private: the one interface every builder draws through, so a scenario is a pure function of
 its choices.
 
-``HypothesisChoices`` draws through Hypothesis strategies and ``DataChoices`` straight from
-Hypothesis' choice sequence (either way examples replay from the database and shrink);
+``HypothesisChoices`` draws through Hypothesis strategies (the families' ``@st.composite``
+``draw``), so examples replay from the database and shrink;
 ``RandomChoices`` draws the same choices from ``random.Random`` and exists so the benchmark can
 separate our own generation cost from Hypothesis' per-choice bookkeeping. Index 0 and ``False``
 are the simplest choices: Hypothesis shrinks toward them.
@@ -106,25 +106,6 @@ class HypothesisChoices(Choices):
 
     def strategy(self, s: SearchStrategy[T]) -> T:
         return self.draw(s)
-
-
-class DataChoices(Choices):
-    """Draws straight from a ``ConjectureData``: the same choice nodes as ``HypothesisChoices``
-    without a strategy dispatch and span per draw, which is most of Hypothesis' per-choice cost
-    (about 1.5x faster for a whole scenario). Uses Hypothesis' internal ``draw_integer`` /
-    ``draw_boolean`` (stable across 6.x, which pyproject pins)."""
-
-    def __init__(self, data: Any) -> None:
-        self.data = data
-
-    def between(self, lo: int, hi: int) -> int:
-        return lo if lo == hi else self.data.draw_integer(lo, hi)
-
-    def flag(self) -> bool:
-        return self.data.draw_boolean()
-
-    def strategy(self, s: SearchStrategy[T]) -> T:
-        return self.data.draw(s)
 
 
 class RandomChoices(Choices):
