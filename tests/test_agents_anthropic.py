@@ -48,7 +48,8 @@ def test_native_tool_loop_feeds_results_back() -> None:
     assert [a.tool for a in t.actions] == ["read_inbox", "send_email"]
     assert t.actions[1].args["to"] == [KYLE] and t.actions[1].result.startswith("Email sent to")
     assert t.final_text == "Let me look.\n\nActing now.\n\nDone."
-    assert t.usage["input_tokens"] > 0 and t.usage["output_tokens"] > 0
+    assert t.usage["output_tokens"] > 0
+    assert t.usage["input_tokens"] + t.usage["cache_creation_input_tokens"] + t.usage["cache_read_input_tokens"] > 0
     assert len(bodies) == 3 and agent.stats.requests == 3
     # turn 2 answers the tool_use id of turn 1 with the inbox; turn 3 carries the send result
     tool_use = bodies[1]["messages"][1]["content"][-1]
@@ -68,7 +69,7 @@ def test_text_block_tool_calls_get_text_results() -> None:
     assert t.final_text == "Thinking.\n\nSent."
     assert bodies[1]["messages"][1] == {"role": "assistant", "content": [{"type": "text", "text": "Thinking.\n" + block}]}
     fed_back = bodies[1]["messages"][2]
-    assert fed_back["role"] == "user" and fed_back["content"].startswith("<tool_result:send_email>\nEmail sent to")
+    assert fed_back["role"] == "user" and fed_back["content"][0]["text"].startswith("<tool_result:send_email>\nEmail sent to")
 
 
 def test_bad_tool_arguments_reach_the_model_as_an_error() -> None:
@@ -212,9 +213,9 @@ def test_sampling_settings_and_system_override() -> None:
         run_samples(load_agent("anthropic:m", opts(srv, temperature=0.2, max_tokens=77, system_prompt="Be brief.")))
         default, custom = srv.log.entries
     assert "temperature" not in default.body and default.headers["anthropic-version"] != SAMPLING_API_VERSION
-    assert default.body["max_tokens"] == 2048 and "SummitBridge" in default.body["system"]
+    assert default.body["max_tokens"] == 2048 and "SummitBridge" in default.body["system"][0]["text"]
     assert custom.body["temperature"] == 0.2 and custom.headers["anthropic-version"] == SAMPLING_API_VERSION
-    assert custom.body["max_tokens"] == 77 and custom.body["system"] == "Be brief."
+    assert custom.body["max_tokens"] == 77 and custom.body["system"][0]["text"] == "Be brief."
 
 
 def test_max_turns_bounds_a_model_that_never_stops() -> None:

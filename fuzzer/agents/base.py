@@ -7,7 +7,7 @@ pipeline, engine and plugin never know which one they drive.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from fuzzer.errors import SpecError
@@ -27,6 +27,9 @@ class AgentStats:
     cache_hits: int = 0    # requests answered from the response cache
     errors: int = 0        # samples that failed for good after retries
     retries: int = 0       # extra attempts after transient failures (429, 529, 5xx, timeouts)
+    #: Tokens of the requests actually sent, summed as the API reported them (input_tokens,
+    #: output_tokens, cache_read_input_tokens, cache_creation_input_tokens): what was billed.
+    usage: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -37,6 +40,8 @@ class AgentOptions:
     temperature at 1.0 (the API default; the current API version rejects sampling parameters) and
     pins the older API version for any other value. ``backoff_base`` is the first retry wait in
     seconds (tests make it tiny). ``base_url`` overrides ANTHROPIC_BASE_URL / OPENAI_BASE_URL.
+    ``batch`` (anthropic) sends requests through the Message Batches API (``fuzzer.agents.batch``);
+    ``prompt_caching`` (anthropic) marks the stable prompt prefix with cache breakpoints.
     """
 
     concurrency: int = 8
@@ -51,6 +56,8 @@ class AgentOptions:
     backoff_base: float = 1.0
     backoff_max: float = 60.0
     base_url: str | None = None
+    batch: bool = False
+    prompt_caching: bool = True
 
     def __post_init__(self) -> None:
         for name, low in (("concurrency", 1), ("max_tokens", 1), ("max_turns", 1), ("max_retries", 0)):
