@@ -151,6 +151,8 @@ class FuzzResult:
     elapsed: float = 0.0
     run_dir: Path | None = None   # the run directory, when the run was recorded (``fuzzer.runlog``)
     first_error: str | None = None  # the first error sample's message (a bad key, a dead endpoint...)
+    usage: dict[str, int] = field(default_factory=dict)   # tokens of the model requests sent (fuzzer.costs)
+    cost: dict[str, Any] | None = None   # fuzzer.costs.estimate of ``usage``, when the model has a price
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -169,7 +171,15 @@ class FuzzResult:
             "elapsed": round(self.elapsed, 3),
             "run_dir": None if self.run_dir is None else str(self.run_dir),
             "first_error": self.first_error,
+            "usage": _usage_totals(self.usage),
+            "cost": self.cost,
         }
+
+
+def _usage_totals(usage: dict[str, int]) -> dict[str, int]:
+    from fuzzer.costs import usage_totals
+
+    return usage_totals(usage)
 
 
 class Progress:
@@ -239,6 +249,7 @@ class Engine:
         self._started = time.monotonic()
         self._requests0 = agent.stats.requests
         self._hits0 = agent.stats.cache_hits
+        self._usage0 = dict(getattr(agent.stats, "usage", {}))
         self.result = FuzzResult(model=agent.spec, simulated=bool(getattr(agent, "simulated", False)), seed=seed)
 
     # -- budgets ------------------------------------------------------------------------------------
@@ -479,6 +490,8 @@ class Engine:
         finally:
             self.result.model_calls = self.calls
             self.result.cache_hits = self.agent.stats.cache_hits - self._hits0
+            usage = getattr(self.agent.stats, "usage", {})
+            self.result.usage = {k: v - self._usage0.get(k, 0) for k, v in usage.items()}
             self.result.elapsed = time.monotonic() - self._started
         return self.result
 

@@ -224,6 +224,7 @@ class LoggedRequest:
     status: int | None = None
     fault: Fault | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    usage: dict[str, int] | None = None     # the usage a Messages answer reported (prompt cache applied)
 
 
 class RequestLog:
@@ -671,6 +672,7 @@ class _Handler(BaseHTTPRequestHandler):
             if cached is not None:
                 usage = cached[0]
                 owner.prompt_cache.commit(cached[1])
+                entry.usage = dict(usage)
             if entry.stream:
                 self._sse(wire.sse(reply, body, fault, usage))
             else:

@@ -56,7 +56,7 @@ class BatchEntryError(Exception):
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(f"batch entry {kind}: {message}")
-        self.kind = kind
+        self.kind = self.type = kind     # ``type`` as on SDK errors: retry.describe_error shows it
         self.message = message
 
 
@@ -148,6 +148,7 @@ class BatchSender:
         self._waiting: dict[str, asyncio.Future[Any]] = {}     # custom_id -> its result
         self._queue: list[tuple[str, str, dict[str, Any]]] = []  # (custom_id, cache key, request) to send
         self._flush: asyncio.Task[Any] | None = None
+        self._creating: set[asyncio.Task[Any]] = set()
         self._pollers: dict[str, asyncio.Task[Any]] = {}       # batch id -> its poller
         self._owned: set[str] = set()                          # batch ids created by this process
         self._recorded: dict[str, str] = {}                    # custom_id -> recorded batch id
@@ -188,7 +189,12 @@ class BatchSender:
         await asyncio.sleep(self.window)
         while self._queue:
             chunk, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-            await self._create(chunk)
+            # Shielded: once sent, a create must be seen through and recorded even on Ctrl-C, or
+            # the API would process (and bill) a batch nobody knows the id of.
+            task = asyncio.ensure_future(self._create(chunk))
+            self._creating.add(task)
+            task.add_done_callback(self._creating.discard)
+            await asyncio.shield(task)
 
     async def _create(self, chunk: list[tuple[str, str, dict[str, Any]]]) -> None:
         from fuzzer.agents.anthropic_agent import SAMPLING_API_VERSION
@@ -283,9 +289,11 @@ class BatchSender:
     async def aclose(self) -> None:
         """Cancel this process's unread batches on the API (their records stay) and stop polling."""
         self._closed = True
-        owned, self._owned = sorted(self._owned | set(self._pollers)), set()
         if self._flush is not None:
             self._flush.cancel()
+        if self._creating:    # a create already sent: learn its batch id, so it is recorded and cancelled
+            await asyncio.wait(set(self._creating), timeout=10)
+        owned, self._owned = sorted(self._owned | set(self._pollers)), set()
         for task in list(self._pollers.values()):
             task.cancel()
         if owned:
