@@ -672,11 +672,12 @@ class _Handler(BaseHTTPRequestHandler):
             if cached is not None:
                 usage = cached[0]
                 owner.prompt_cache.commit(cached[1])
-                entry.usage = dict(usage)
+            message = wire.message(reply, body, usage)
+            entry.usage = dict(message.get("usage") or {})
             if entry.stream:
                 self._sse(wire.sse(reply, body, fault, usage))
             else:
-                self._json(200, wire.message(reply, body, usage))
+                self._json(200, message)
         finally:
             owner.log._end(entry, status)
 
