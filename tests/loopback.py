@@ -37,6 +37,15 @@ the provider's error JSON and optional ``retry-after`` / ``retry-after-ms`` head
 ``latency`` (seconds, or ``callable(request) -> seconds``) is slept before answering.
 Streaming (``"stream": true``) answers with the real SSE event sequence, chunk-encoded.
 
+Anthropic extras: prompt caching as the API does it (``srv.prompt_cache``, a ``PromptCache``:
+``cache_control`` breakpoints, prefix match, a 1024-token minimum, entries readable once the
+first answer exists), so every answer's ``usage`` carries realistic ``cache_read_input_tokens`` /
+``cache_creation_input_tokens`` (also kept in ``LoggedRequest.usage``); and the Message Batches
+API (``srv.batches``, a ``Batches``: create, retrieve, JSONL results at ``results_url``, cancel;
+``srv.batches.latency`` is how long a batch stays in progress; a policy's ``Fault`` gives an
+``errored`` entry, ``Fault.expired()`` an ``expired`` one). Faults and ``latency`` apply to the
+batch endpoints' HTTP requests like to any other.
+
 ``python -m tests.loopback --wire anthropic --latency 0.2 [--lean]`` serves in its own process
 (prints the base URL on stdout, stops when stdin closes): benchmarks use it to keep the server off
 the client's GIL; ``--lean`` is a minimal asyncio server (JSON answers only) whose per-request CPU

@@ -3,7 +3,8 @@
 Credentials and endpoint come from the environment as the SDK reads them (ANTHROPIC_API_KEY,
 ANTHROPIC_BASE_URL; ``AgentOptions.base_url`` overrides the URL). The SDK's own retries are off:
 ``fuzzer.agents.retry`` does them so one policy and one counter cover every provider.
-Only the SDK's public API is used: ``messages.create``, ``messages.stream`` (``stream=True``, reading
+Only the SDK's public API is used: ``messages.create`` (through ``with_raw_response``, reading
+its JSON), ``messages.stream`` (``stream=True``, reading
 the accumulated final message) and ``messages.batches`` (``AgentOptions.batch``, see
 ``fuzzer.agents.batch``).
 
@@ -132,7 +133,11 @@ class AnthropicProvider:
         if stream:
             async with client.messages.stream(**kwargs) as s:
                 return reply_from_message(await s.get_final_message())
-        return reply_from_message(await client.messages.create(**kwargs))
+        # ``with_raw_response`` is the SDK's public way to read the HTTP answer itself: the JSON goes
+        # straight into a Reply instead of through the SDK's response models first, which saves
+        # 10-20% of the client's CPU per call (benchmarks/concurrency.py).
+        raw = await client.messages.with_raw_response.create(**kwargs)
+        return reply_from_message(await raw.json())
 
     async def send_batched(self, request: dict[str, Any], key: str) -> Reply:
         """The request as one entry of a Message Batch (``fuzzer.agents.batch``)."""
