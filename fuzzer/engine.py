@@ -47,6 +47,7 @@ from fuzzer import __version__
 from fuzzer._loop import LoopThread
 from fuzzer.agents.base import AgentModel
 from fuzzer.corpus import save_scenario, save_transcript, scenario_path
+from fuzzer.costs import usage_totals
 from fuzzer.pipeline import Case, run_samples
 from fuzzer.rates import Rate
 from fuzzer.scenario import Scenario
@@ -171,15 +172,9 @@ class FuzzResult:
             "elapsed": round(self.elapsed, 3),
             "run_dir": None if self.run_dir is None else str(self.run_dir),
             "first_error": self.first_error,
-            "usage": _usage_totals(self.usage),
+            "usage": usage_totals(self.usage),
             "cost": self.cost,
         }
-
-
-def _usage_totals(usage: dict[str, int]) -> dict[str, int]:
-    from fuzzer.costs import usage_totals
-
-    return usage_totals(usage)
 
 
 class Progress:
