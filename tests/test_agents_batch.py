@@ -78,7 +78,7 @@ def test_a_crash_mid_batch_resumes_by_batch_id_without_paying_again(tmp_path: Pa
 
             async def crash() -> None:      # the process dies while the batch is in progress: no cancel
                 work = asyncio.gather(*(crashed.act(SCENARIO, PROMPT, i) for i in range(3)))
-                while srv.batches.created == 0:
+                while not store_for(cache).load():      # created and recorded
                     await asyncio.sleep(0.01)
                 work.cancel()
                 await asyncio.gather(work, return_exceptions=True)
@@ -173,3 +173,17 @@ def test_cli_batch_fuzz_reports_usage_and_a_batch_priced_cost(tmp_path: Path, mo
 def test_cli_batch_needs_an_anthropic_model(tmp_path: Path) -> None:
     out = CliRunner().invoke(cli, ["fuzz", "--model", "scripted:aligned", "--batch", "-n", "1", "--no-cache"])
     assert out.exit_code == 2 and "--batch needs an anthropic: model" in out.output
+
+
+def test_the_pending_record_survives_garbage_and_disappears_when_empty(tmp_path: Path) -> None:
+    with ResponseCache.open(tmp_path / "c.sqlite") as cache:
+        store = store_for(cache)
+    assert store is not None and store.path.name == "c.sqlite.batches.json"
+    store.path.write_text("{not json")
+    assert store.load() == {}                      # a torn or foreign file never blocks a run
+    store.add("msgbatch_1", {"a" * 64: "a" * 64})
+    store.add("msgbatch_2", {"b" * 64: "b" * 64})
+    assert sorted(json.loads(store.path.read_text())) == ["msgbatch_1", "msgbatch_2"]
+    store.remove("msgbatch_1")
+    store.remove("msgbatch_2")
+    assert not store.path.exists() and store_for(ResponseCache(":memory:")) is None
