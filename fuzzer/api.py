@@ -206,11 +206,31 @@ def fuzz(
             runlog=runlog,
         )
         result = engine.run()
+        result.cost = _cost(session.agent, result.usage)
         if runlog is not None:
             result.run_dir = runlog.path
             summary = {k: v for k, v in result.to_dict().items() if k != "findings"}
             runlog.finish("done", **summary)
         return result
+
+
+def _cost(agent: Any, usage: Any) -> Any:
+    """The run's estimated cost (``fuzzer.costs``; prices from $SCENARIO_FUZZ_PRICES or built in)."""
+    from fuzzer.costs import estimate
+    from fuzzer.errors import FuzzerError
+
+    options = getattr(agent, "options", None)
+    try:
+        return estimate(agent.spec, usage, batch=bool(getattr(options, "batch", False)))
+    except FuzzerError:   # a bad $SCENARIO_FUZZ_PRICES file must not lose a finished run
+        return None
+
+
+class ReplayResults(list):  # type: ignore[type-arg]
+    """``replay()``'s results in input order, plus the run's token ``usage`` and estimated ``cost``."""
+
+    usage: dict[str, int]
+    cost: Any = None
 
 
 @dataclass(frozen=True)
@@ -256,14 +276,15 @@ def replay(
     agent_options: Any = None,
     model_revision: str | None = None,
     transcripts: str | os.PathLike[str] | None = None,
-) -> list[ReplayResult]:
+) -> "ReplayResults":
     """Re-run corpus entries ``samples`` times each, all concurrently, on the evaluation sample
     indices (``fuzzer.pipeline.evaluation_indices``): never a sample ``fuzz`` selected, and the
     same indices on every rerun, so repeating a replay on one cache costs nothing.
 
     With ``transcripts``, each sample's transcript (transcript-v1) is written there as
     ``<scenario id>-<sample>.yaml``. Raises ``CorpusError`` for an unusable file before any model
-    call is made.
+    call is made. The returned list also carries the token ``usage`` of the requests sent and
+    their estimated ``cost``.
     """
     from fuzzer.corpus import iter_corpus, load_scenario, save_transcript
     from fuzzer.pipeline import evaluation_indices, run_samples
@@ -275,6 +296,7 @@ def replay(
     results: dict[int, ReplayResult] = {}
     with Session(model, concurrency=concurrency, cache=cache, oracle=oracle, harms=harms,
                  agent_options=agent_options, judge_model=judge_model, model_revision=model_revision) as session:
+        usage0 = dict(getattr(session.agent.stats, "usage", {}))
         futures = {
             session.loop.submit(run_samples(s, session.agent, session.oracle, evaluation_indices(samples))): i
             for i, (_, s) in enumerate(scenarios)
@@ -297,4 +319,7 @@ def replay(
         finally:
             for fut in futures:
                 fut.cancel()
-    return [results[i] for i in sorted(results)]
+        out = ReplayResults(results[i] for i in sorted(results))
+        out.usage = {k: v - usage0.get(k, 0) for k, v in getattr(session.agent.stats, "usage", {}).items()}
+        out.cost = _cost(session.agent, out.usage)
+    return out

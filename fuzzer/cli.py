@@ -294,6 +294,51 @@ def _engine_setup(cache_path: str | None, no_cache: bool, harms: str | None) -> 
     return (None if no_cache else (cache_path or DEFAULT_CACHE)), harm_set
 
 
+def _cost_options(f: Any) -> Any:
+    """``--batch`` and ``--prices`` (fuzz, replay): the Message Batches API and the price table."""
+    f = click.option("--prices", "prices_path", type=click.Path(dir_okay=False), default=None,
+                     help="JSON price table for the cost estimate [default: $SCENARIO_FUZZ_PRICES or built in]")(f)
+    f = click.option("--batch", is_flag=True,
+                     help="anthropic: send the samples through the Message Batches API (half price, slower)")(f)
+    return f
+
+
+def _cost_setup(model: str, batch: bool, prices_path: str | None, concurrency: int) -> tuple[Any, Any]:
+    """(agent options or None, the price table), failing fast on a bad --batch or price file."""
+    from fuzzer.costs import load_prices
+
+    if batch and not model.startswith("anthropic:"):
+        fail(f"--batch needs an anthropic: model, not {model!r}")
+    try:
+        prices = load_prices(prices_path)
+    except FuzzerError as exc:
+        fail(str(exc))
+    if not batch:
+        return None, prices
+    from fuzzer.agents.base import AgentOptions
+
+    return AgentOptions(concurrency=concurrency, batch=True), prices
+
+
+def _usage_line(model: str, usage: Any, cost: Any) -> str | None:
+    """One summary line: tokens billed by kind and the estimated cost (None when no tokens)."""
+    from fuzzer.costs import cache_share, usage_totals
+
+    u = usage_totals(usage)
+    if not any(u.values()):
+        return None
+    share = cache_share(u)
+    line = (f"tokens: input {u['input_tokens']} · output {u['output_tokens']} · cache read "
+            f"{u['cache_read_input_tokens']} · cache write {u['cache_creation_input_tokens']}")
+    if share is not None:
+        line += f" ({share:.0%} of input read from cache)"
+    if cost is not None:
+        line += f" · est. cost ${cost['usd']:.4f}{' (batch)' if cost['batch'] else ''} ({cost['prices']} prices)"
+    else:
+        line += f" · no price for {model} (--prices FILE)"
+    return line
+
+
 def _fmt_rate(rate: float | None, ci: Any) -> str:
     if rate is None:
         return "not evaluated"
@@ -363,12 +408,14 @@ def _fuzz_progress(console: Any, budget: int, max_calls: int | None) -> Any:
 @click.option("--runs", "runs_dir", type=click.Path(file_okay=False), default=".scenario-fuzz/runs", show_default=True,
               help="record the run in a new directory here (for `report`)")
 @click.option("--no-run-log", is_flag=True, help="do not record the run")
+@_cost_options
 @_engine_common
 def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate: float | None,
          max_calls: int | None, time_limit: float | None, recheck: int, threat: str | None, leverage: str | None,
          ethical_options: bool | None, goal_type: str | None, family: str | None, runs_dir: str, no_run_log: bool,
          concurrency: int, cache_path: str | None, no_cache: bool, harms: str | None, oracle_kind: str,
-         judge_model: str | None, as_json: bool, model_revision: str | None) -> None:
+         judge_model: str | None, as_json: bool, model_revision: str | None, batch: bool = False,
+         prices_path: str | None = None) -> None:
     """Explore scenarios, judge the agent, shrink and save each new kind of harmful behaviour.
 
     Exit 1 when a harmful scenario was found and saved, 0 when none was.
@@ -379,6 +426,7 @@ def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate
     from fuzzer.api import fuzz as run_fuzz
 
     cache, harm_set = _engine_setup(cache_path, no_cache, harms)
+    agent_options, prices = _cost_setup(model, batch, prices_path, concurrency)
     knobs = {"threat": threat, "leverage": leverage, "ethical_options": ethical_options, "goal_type": goal_type,
              "family": family}
     try:
@@ -398,7 +446,7 @@ def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate
                           concurrency=concurrency, harms=harm_set, min_rate=min_rate, max_calls=max_calls,
                           time_limit=time_limit, recheck=recheck, strategy=strategy, progress=progress,
                           runs=None if no_run_log else runs_dir, oracle=oracle_kind, judge_model=judge_model,
-                          model_revision=model_revision, **knobs)
+                          model_revision=model_revision, agent_options=agent_options, **knobs)
     except FuzzerError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -409,6 +457,9 @@ def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate
             bars.stop()
     if result.scenarios and result.not_evaluated == result.scenarios:  # nothing could be judged: not a pass
         fail(f"every sample failed, nothing was evaluated: {(result.first_error or 'unknown error').splitlines()[0]}")
+    from fuzzer.costs import estimate
+
+    result.cost = estimate(result.model, result.usage, batch=batch, prices=prices)
     if as_json:
         emit_json(result.to_dict())
     else:
@@ -472,6 +523,9 @@ def _print_fuzz(result: Any, corpus: str) -> None:
                   f"{escape(str(result.first_error))}[/]")
     out.print(f"scenarios {result.scenarios} · model calls {result.model_calls} · cache hits {result.cache_hits}"
               f" · error samples {result.errors}{stopped}")
+    tokens = _usage_line(result.model, result.usage, result.cost)
+    if tokens:
+        out.print(escape(tokens))
     if result.run_dir is not None:
         out.print(f"run recorded in {escape(str(result.run_dir))} (scenario-fuzz report {escape(str(result.run_dir))} -o report.html)")
 
@@ -484,22 +538,27 @@ def _print_fuzz(result: Any, corpus: str) -> None:
               help="exit 1 if an entry's harm rate is above this (or it could not be evaluated)")
 @click.option("--transcripts", "transcripts_dir", type=click.Path(file_okay=False), default=None,
               help="write every sample's transcript (transcript-v1) to DIR/<id>-<sample>.yaml")
+@_cost_options
 @_engine_common
 def replay(paths: tuple[str, ...], model: str, samples: int, max_harm_rate: float, concurrency: int,
            cache_path: str | None, no_cache: bool, harms: str | None, oracle_kind: str, judge_model: str | None,
-           as_json: bool, model_revision: str | None, transcripts_dir: str | None) -> None:
+           as_json: bool, model_revision: str | None, transcripts_dir: str | None, batch: bool = False,
+           prices_path: str | None = None) -> None:
     """Re-run corpus entries K times each and print their harm rates with 95% intervals.
 
     The samples are fresh: never the ones `fuzz` explored, shrank or re-checked with, so a replay
     after a fuzz asks the model. Repeating the same replay on the same cache reuses its answers.
     """
     from fuzzer.api import replay as run_replay
+    from fuzzer.costs import estimate, usage_totals
 
     cache, harm_set = _engine_setup(cache_path, no_cache, harms)
+    agent_options, prices = _cost_setup(model, batch, prices_path, concurrency)
     try:
         results = run_replay(list(paths), model, samples=samples, concurrency=concurrency, cache=cache,
                              harms=harm_set, oracle=oracle_kind, judge_model=judge_model,
-                             model_revision=model_revision, transcripts=transcripts_dir)
+                             model_revision=model_revision, transcripts=transcripts_dir,
+                             agent_options=agent_options)
     except FuzzerError as exc:
         fail(str(exc))
     except OSError as exc:
@@ -510,12 +569,14 @@ def replay(paths: tuple[str, ...], model: str, samples: int, max_harm_rate: floa
     if not results:
         fail(f"no scenario files in {', '.join(paths)}")
     over = [r for r in results if r.over(max_harm_rate)]
+    usage = getattr(results, "usage", {})
+    cost = estimate(model, usage, batch=batch, prices=prices)
     if as_json:
         from fuzzer import unexpected
 
         emit_json({"results": [r.to_dict() for r in results], "max_harm_rate": max_harm_rate,
-                   "over": [str(r.path) for r in over], **({"unexpected": unexpected.counts()}
-                                                          if unexpected.counts() else {})})
+                   "over": [str(r.path) for r in over], "usage": usage_totals(usage), "cost": cost,
+                   **({"unexpected": unexpected.counts()} if unexpected.counts() else {})})
     else:
         from rich.table import Table
 
@@ -527,6 +588,9 @@ def replay(paths: tuple[str, ...], model: str, samples: int, max_harm_rate: floa
             table.add_row(str(r.path), r.id, f"{r.rate.harmful}/{r.rate.evaluated}", _fmt_rate(d["rate"], d["ci95"]),
                           ", ".join(d["harms"]), str(r.rate.errors), style="bold red" if r in over else None)
         console().print(table)
+        tokens = _usage_line(model, usage, cost)
+        if tokens:
+            console().print(tokens, markup=False)
         if transcripts_dir:
             n = sum(len(r.transcripts) for r in results)
             click.echo(f"{n} transcript(s) written to {transcripts_dir}", err=True)

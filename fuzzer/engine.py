@@ -63,6 +63,7 @@ from fuzzer import __version__
 from fuzzer._loop import LoopThread
 from fuzzer.agents.base import AgentModel
 from fuzzer.corpus import save_scenario, save_transcript, scenario_path
+from fuzzer.costs import usage_totals
 from fuzzer.pipeline import Case, run_samples
 from fuzzer.rates import Rate
 from fuzzer.scenario import Scenario
@@ -201,6 +202,8 @@ class FuzzResult:
     elapsed: float = 0.0
     run_dir: Path | None = None   # the run directory, when the run was recorded (``fuzzer.runlog``)
     first_error: str | None = None  # the first error sample's message (a bad key, a dead endpoint...)
+    usage: dict[str, int] = field(default_factory=dict)   # tokens of the model requests sent (fuzzer.costs)
+    cost: dict[str, Any] | None = None   # fuzzer.costs.estimate of ``usage``, when the model has a price
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -222,6 +225,8 @@ class FuzzResult:
             "elapsed": round(self.elapsed, 3),
             "run_dir": None if self.run_dir is None else str(self.run_dir),
             "first_error": self.first_error,
+            "usage": usage_totals(self.usage),
+            "cost": self.cost,
         }
 
 
@@ -332,6 +337,7 @@ class Engine:
         self._requests0 = agent.stats.requests
         self._hits0 = agent.stats.cache_hits
         self.modes = ModeIndex()
+        self._usage0 = dict(getattr(agent.stats, "usage", {}))
         self.result = FuzzResult(model=agent.spec, simulated=bool(getattr(agent, "simulated", False)), seed=seed)
 
     # -- sample indices: the one place that says which samples each phase uses --------------------
@@ -760,6 +766,8 @@ class Engine:
                 self.agent.stats = stats  # type: ignore[misc]
             self.result.model_calls = self.calls
             self.result.cache_hits = self.agent.stats.cache_hits - self._hits0
+            usage = getattr(self.agent.stats, "usage", {})
+            self.result.usage = {k: v - self._usage0.get(k, 0) for k, v in usage.items()}
             self.result.elapsed = time.monotonic() - self._started
         return self.result
 

@@ -37,6 +37,15 @@ the provider's error JSON and optional ``retry-after`` / ``retry-after-ms`` head
 ``latency`` (seconds, or ``callable(request) -> seconds``) is slept before answering.
 Streaming (``"stream": true``) answers with the real SSE event sequence, chunk-encoded.
 
+Anthropic extras: prompt caching as the API does it (``srv.prompt_cache``, a ``PromptCache``:
+``cache_control`` breakpoints, prefix match, a 1024-token minimum, entries readable once the
+first answer exists), so every answer's ``usage`` carries realistic ``cache_read_input_tokens`` /
+``cache_creation_input_tokens`` (also kept in ``LoggedRequest.usage``); and the Message Batches
+API (``srv.batches``, a ``Batches``: create, retrieve, JSONL results at ``results_url``, cancel;
+``srv.batches.latency`` is how long a batch stays in progress; a policy's ``Fault`` gives an
+``errored`` entry, ``Fault.expired()`` an ``expired`` one). Faults and ``latency`` apply to the
+batch endpoints' HTTP requests like to any other.
+
 ``python -m tests.loopback --wire anthropic --latency 0.2 [--lean]`` serves in its own process
 (prints the base URL on stdout, stops when stdin closes): benchmarks use it to keep the server off
 the client's GIL; ``--lean`` is a minimal asyncio server (JSON answers only) whose per-request CPU
@@ -50,17 +59,20 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import socket
 import sys
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator, Mapping, Sequence, Union
 
 __all__ = [
     "ToolUse", "ServerReply", "Fault", "Conversation", "LoggedRequest", "RequestLog", "LoopbackServer",
+    "PromptCache", "Batches",
     "anthropic_server", "openai_server", "conversation", "by_turn", "echo_policy",
 ]
 
@@ -124,6 +136,11 @@ class Fault:
     @classmethod
     def bad_request(cls, message: str = "invalid request") -> "Fault":
         return cls(400, "invalid_request_error", message)
+
+    @classmethod
+    def expired(cls) -> "Fault":
+        """Message Batches only: the entry ends ``expired`` (the API's 24 h limit ran out)."""
+        return cls(0, "expired", "expired")
 
 
 def _num(x: float) -> str:
@@ -216,6 +233,7 @@ class LoggedRequest:
     status: int | None = None
     fault: Fault | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    usage: dict[str, int] | None = None     # the usage a Messages answer reported (prompt cache applied)
 
 
 class RequestLog:
@@ -274,6 +292,92 @@ def _pieces(text: str, size: int) -> list[str]:
     return [text[i:i + size] for i in range(0, len(text), size)] or [""]
 
 
+class PromptCache:
+    """The Messages API's prompt cache as the API documents it, so token counts mean something.
+
+    A request is a sequence of blocks in the API's prefix order: each tool, each system block, then
+    each message's content blocks (a string content is one block). A block's tokens are its JSON
+    length / 4. A ``cache_control`` block is a breakpoint: the prefix up to and including it is
+    written to the cache (when it holds at least ``min_tokens``, the API's 1024 for Sonnet/Opus)
+    and later requests read the longest cached prefix that ends at a breakpoint or up to 20 blocks
+    before one. ``usage`` then says what the API says: ``cache_read_input_tokens`` (the prefix
+    read), ``cache_creation_input_tokens`` (written, from there to the last breakpoint) and
+    ``input_tokens`` (the rest). Entries written by a request become readable only once its answer
+    is produced (``commit``), so concurrent identical requests all miss, as on the API. Entries
+    live ``ttl`` seconds (5 minutes), refreshed on every read.
+    """
+
+    LOOKBACK = 20
+
+    def __init__(self, min_tokens: int = 1024, ttl: float = 300.0) -> None:
+        self.min_tokens, self.ttl = min_tokens, ttl
+        self._lock = threading.Lock()
+        self._entries: dict[str, float] = {}     # prefix hash -> expiry (monotonic)
+
+    @staticmethod
+    def blocks(request: Mapping[str, Any]) -> list[tuple[dict, bool]]:
+        out: list[tuple[dict, bool]] = []
+
+        def add(block: Any, role: str = "") -> None:
+            if isinstance(block, Mapping):
+                marked = block.get("cache_control") is not None
+                out.append(({"role": role, **{k: v for k, v in block.items() if k != "cache_control"}}, marked))
+            else:
+                out.append(({"role": role, "type": "text", "text": str(block)}, False))
+
+        for tool in request.get("tools") or ():
+            add(tool)
+        system = request.get("system")
+        for block in ([system] if isinstance(system, str) and system else system or ()):
+            add(block)
+        for msg in request.get("messages") or ():
+            content = msg.get("content")
+            for block in ([content] if isinstance(content, str) else content or ()):
+                add(block, str(msg.get("role")))
+        return out
+
+    def lookup(self, request: Mapping[str, Any]) -> tuple[dict[str, int], list[str]]:
+        """(usage without output tokens, prefix hashes to write once the answer exists)."""
+        h = hashlib.sha256(str(request.get("model", "")).encode())
+        hashes, totals, breaks, total = [], [], [], 0
+        for i, (block, marked) in enumerate(self.blocks(request)):
+            blob = json.dumps(block, sort_keys=True, separators=(",", ":"))
+            h.update(blob.encode() + b"\x00")
+            total += max(1, len(blob) // 4)
+            hashes.append(h.hexdigest())
+            totals.append(total)
+            if marked:
+                breaks.append(i)
+        now = time.monotonic()
+        read_at = -1
+        with self._lock:
+            for b in sorted(breaks, reverse=True):
+                for p in range(b, max(-1, b - self.LOOKBACK), -1):
+                    if p > read_at and self._entries.get(hashes[p], 0.0) > now:
+                        read_at = p
+                        break
+                if read_at >= 0:
+                    break
+            if read_at >= 0:
+                self._entries[hashes[read_at]] = now + self.ttl
+        read = totals[read_at] if read_at >= 0 else 0
+        writes = [b for b in breaks if b > read_at and totals[b] >= self.min_tokens]
+        created = totals[max(writes)] - read if writes else 0
+        usage = {"input_tokens": max(0, total - read - created), "cache_creation_input_tokens": created,
+                 "cache_read_input_tokens": read}
+        return usage, [hashes[b] for b in writes]
+
+    def commit(self, writes: Sequence[str]) -> None:
+        expiry = time.monotonic() + self.ttl
+        with self._lock:
+            for key in writes:
+                self._entries[key] = expiry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
 class AnthropicWire:
     paths = ("/v1/messages",)
 
@@ -282,7 +386,7 @@ class AnthropicWire:
         return {"type": "error", "error": {"type": fault.error_type, "message": fault.message}}
 
     @staticmethod
-    def message(reply: ServerReply, request: dict) -> dict:
+    def message(reply: ServerReply, request: dict, usage: Mapping[str, int] | None = None) -> dict:
         content: list[dict] = []
         if reply.text:
             content.append({"type": "text", "text": reply.text})
@@ -294,12 +398,13 @@ class AnthropicWire:
         return {"id": _rid("msg_", request), "type": "message", "role": "assistant",
                 "model": request.get("model", "loopback"), "content": content, "stop_reason": stop,
                 "stop_sequence": None,
-                "usage": {"input_tokens": _tokens(request.get("messages")), "output_tokens": _tokens(content)}}
+                "usage": {**(usage or {"input_tokens": _tokens(request.get("messages"))}), "output_tokens": _tokens(content)}}
 
     @classmethod
-    def events(cls, reply: ServerReply, request: dict, fault: Fault | None) -> Iterator[tuple[str, dict]]:
-        msg = cls.message(reply, request)
-        start = dict(msg, content=[], stop_reason=None, usage={"input_tokens": msg["usage"]["input_tokens"], "output_tokens": 1})
+    def events(cls, reply: ServerReply, request: dict, fault: Fault | None,
+               usage: Mapping[str, int] | None = None) -> Iterator[tuple[str, dict]]:
+        msg = cls.message(reply, request, usage)
+        start = dict(msg, content=[], stop_reason=None, usage=dict(msg["usage"], output_tokens=1))
         yield "message_start", {"type": "message_start", "message": start}
         if fault is not None:
             yield "error", cls.error(fault)
@@ -323,8 +428,9 @@ class AnthropicWire:
         yield "message_stop", {"type": "message_stop"}
 
     @classmethod
-    def sse(cls, reply: ServerReply, request: dict, fault: Fault | None) -> Iterator[bytes]:
-        for name, data in cls.events(reply, request, fault):
+    def sse(cls, reply: ServerReply, request: dict, fault: Fault | None,
+            usage: Mapping[str, int] | None = None) -> Iterator[bytes]:
+        for name, data in cls.events(reply, request, fault, usage):
             yield f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
 
 
@@ -346,7 +452,7 @@ class OpenAIWire:
                 for i, c in enumerate(reply.calls())]
 
     @classmethod
-    def message(cls, reply: ServerReply, request: dict) -> dict:
+    def message(cls, reply: ServerReply, request: dict, usage: Mapping[str, int] | None = None) -> dict:
         calls = cls._calls(reply, request)
         stop = reply.stop_reason or ("tool_use" if calls else "end_turn")
         message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
@@ -359,7 +465,8 @@ class OpenAIWire:
                 "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}}
 
     @classmethod
-    def sse(cls, reply: ServerReply, request: dict, fault: Fault | None) -> Iterator[bytes]:
+    def sse(cls, reply: ServerReply, request: dict, fault: Fault | None,
+            usage: Mapping[str, int] | None = None) -> Iterator[bytes]:
         full = cls.message(reply, request)
         base = {"id": full["id"], "object": "chat.completion.chunk", "created": full["created"], "model": full["model"]}
 
@@ -386,6 +493,117 @@ WIRES = {"anthropic": AnthropicWire, "openai": OpenAIWire}
 
 
 # -- the server ---------------------------------------------------------------------------------------
+_CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def _iso(t: float | None) -> str | None:
+    return None if t is None else datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Batches:
+    """The Message Batches API (``/v1/messages/batches``: create, retrieve, results, cancel).
+
+    A batch stays ``in_progress`` for ``latency`` seconds (a number, or ``callable(batch_index)``)
+    after its creation, then ends on the next retrieve: each request's ``params`` go through the
+    server's policy and prompt cache one after the other, as single calls would (a ``Fault`` answer
+    gives an ``errored`` entry with that error, ``Fault.expired()`` an ``expired`` one). Cancel
+    moves it to ``canceling``; it then ends with every entry not yet processed ``canceled``.
+    ``results`` serves the JSONL file at ``results_url``. ``created`` counts create calls;
+    ``items`` maps batch ids to their state. Bad input answers 400 like the API
+    (duplicate or malformed ``custom_id``, no requests).
+    """
+
+    PREFIX = "/v1/messages/batches"
+
+    def __init__(self, owner: "LoopbackServer") -> None:
+        self.owner = owner
+        self.latency: float | Callable[[int], float] = 0.0
+        self.created = 0
+        self.items: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def handle(self, method: str, path: str, body: dict, root: str) -> tuple[int, Any, str]:
+        rest = path[len(self.PREFIX):].strip("/")
+        parts = rest.split("/") if rest else []
+        with self._lock:
+            if method == "POST" and not parts:
+                return self._create(body)
+            batch = self.items.get(parts[0]) if parts else None
+            if batch is None:
+                return 404, AnthropicWire.error(Fault(404, "not_found_error", f"no batch {rest!r}")), "json"
+            if method == "POST" and parts[1:] == ["cancel"]:
+                if batch["status"] == "in_progress":
+                    batch["status"], batch["cancel_initiated_at"] = "canceling", time.time()
+                return 200, self._json(batch, root), "json"
+            self._advance(batch)
+            if method == "GET" and len(parts) == 1:
+                return 200, self._json(batch, root), "json"
+            if method == "GET" and parts[1:] == ["results"]:
+                if batch["status"] != "ended":
+                    return 404, AnthropicWire.error(Fault(404, "not_found_error", "batch has not ended")), "json"
+                lines = [json.dumps({"custom_id": cid, "result": res}) + "\n" for cid, res in batch["results"]]
+                return 200, "".join(lines).encode(), "jsonl"
+        return 404, AnthropicWire.error(Fault(404, "not_found_error", f"no route {method} {path}")), "json"
+
+    def _create(self, body: dict) -> tuple[int, Any, str]:
+        requests = body.get("requests")
+        if not isinstance(requests, list) or not requests:
+            return 400, AnthropicWire.error(Fault.bad_request("requests: must be a non-empty list")), "json"
+        seen: set[str] = set()
+        for i, r in enumerate(requests):
+            cid = r.get("custom_id") if isinstance(r, Mapping) else None
+            if not isinstance(cid, str) or not _CUSTOM_ID.match(cid) or not isinstance(r.get("params"), Mapping):
+                return 400, AnthropicWire.error(Fault.bad_request(f"requests.{i}: bad custom_id or params")), "json"
+            if cid in seen:
+                return 400, AnthropicWire.error(Fault.bad_request(f"requests.{i}.custom_id: duplicate {cid!r}")), "json"
+            seen.add(cid)
+        index = self.created
+        self.created += 1
+        delay = self.latency(index) if callable(self.latency) else self.latency
+        bid = "msgbatch_" + hashlib.sha256(f"{self.owner.port}#{index}#{time.time()}".encode()).hexdigest()[:24]
+        self.items[bid] = {"id": bid, "requests": requests, "status": "in_progress", "created_at": time.time(),
+                           "ready": time.monotonic() + float(delay), "ended_at": None, "cancel_initiated_at": None,
+                           "results": []}
+        return 200, self._json(self.items[bid], ""), "json"
+
+    def _advance(self, batch: dict[str, Any]) -> None:
+        if batch["status"] == "ended" or (batch["status"] == "in_progress" and time.monotonic() < batch["ready"]):
+            return
+        canceled = batch["status"] == "canceling"
+        for r in batch["requests"]:
+            batch["results"].append((r["custom_id"], {"type": "canceled"} if canceled else self._answer(dict(r["params"]))))
+        batch["status"], batch["ended_at"] = "ended", time.time()
+
+    def _answer(self, params: dict) -> dict:
+        owner = self.owner
+        try:
+            answer = owner.policy(params)
+        except Exception as exc:  # noqa: BLE001 - shown as an errored entry, like a bad request
+            owner.log.policy_errors.append(f"{type(exc).__name__}: {exc}")
+            answer = Fault.bad_request(f"policy failed: {type(exc).__name__}: {exc}")
+        if isinstance(answer, Fault):
+            if answer.error_type == "expired":
+                return {"type": "expired"}
+            return {"type": "errored", "error": AnthropicWire.error(answer)}
+        usage, writes = owner.prompt_cache.lookup(params)
+        owner.prompt_cache.commit(writes)
+        return {"type": "succeeded", "message": AnthropicWire.message(_as_reply(answer), params, usage)}
+
+    def _json(self, batch: dict[str, Any], root: str) -> dict[str, Any]:
+        counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+        if batch["status"] == "ended":
+            for _, res in batch["results"]:
+                counts[res["type"]] += 1
+        else:
+            counts["processing"] = len(batch["requests"])
+        ended = batch["status"] == "ended"
+        return {"id": batch["id"], "type": "message_batch", "processing_status": batch["status"],
+                "request_counts": counts, "created_at": _iso(batch["created_at"]),
+                "expires_at": _iso(batch["created_at"] + 86400), "ended_at": _iso(batch["ended_at"]),
+                "cancel_initiated_at": _iso(batch["cancel_initiated_at"]), "archived_at": None,
+                "results_url": f"{root}{self.PREFIX}/{batch['id']}/results" if ended and root else None}
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: "_HTTPServer"
@@ -401,9 +619,12 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        self._json(404, {"error": {"type": "not_found_error", "message": "only POST is served"}})
+        self._serve("GET")
 
     def do_POST(self) -> None:
+        self._serve("POST")
+
+    def _serve(self, method: str) -> None:
         owner = self.server.owner
         path = self.path.split("?", 1)[0]
         length = int(self.headers.get("content-length") or 0)
@@ -420,16 +641,27 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             fault = owner._next_fault()
             entry.fault = fault
+            batch_route = owner.wire_name == "anthropic" and path.startswith(Batches.PREFIX)
+            # The prompt cache is looked up on arrival and written once the answer exists (below).
+            cached = owner.prompt_cache.lookup(body) if owner.wire_name == "anthropic" and not batch_route \
+                and method == "POST" else None
             delay = owner.latency(body) if callable(owner.latency) else owner.latency
             if delay:
                 time.sleep(delay)
-            if path not in wire.paths:
+            if not batch_route and (method != "POST" or path not in wire.paths):
                 status = 404
-                self._json(404, wire.error(Fault(404, "not_found_error", f"no route {path}")))
+                self._json(404, wire.error(Fault(404, "not_found_error", f"no route {method} {path}")))
                 return
             if fault is not None and not (fault.mid_stream and entry.stream):
                 status = fault.status
                 self._json(fault.status, wire.error(fault), _fault_headers(fault))
+                return
+            if batch_route:
+                status, data, content_type = owner.batches.handle(method, path, body, self._root())
+                if content_type == "jsonl":
+                    self._raw(status, data, "application/binary")
+                else:
+                    self._json(status, data)
                 return
             try:
                 answer = owner.policy(body)
@@ -445,12 +677,29 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(400, wire.error(Fault.bad_request(f"policy failed: {type(exc).__name__}: {exc}")))
                 return
             status = 200
+            usage = None
+            if cached is not None:
+                usage = cached[0]
+                owner.prompt_cache.commit(cached[1])
+            message = wire.message(reply, body, usage)
+            entry.usage = dict(message.get("usage") or {})
             if entry.stream:
-                self._sse(wire.sse(reply, body, fault))
+                self._sse(wire.sse(reply, body, fault, usage))
             else:
-                self._json(200, wire.message(reply, body))
+                self._json(200, message)
         finally:
             owner.log._end(entry, status)
+
+    def _root(self) -> str:
+        return f"http://127.0.0.1:{self.server.owner.port}"
+
+    def _raw(self, status: int, blob: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        self.send_header("content-length", str(len(blob)))
+        self.end_headers()
+        self.wfile.write(blob)
+        self.wfile.flush()
 
     def _json(self, status: int, data: Any, headers: Mapping[str, str] | None = None) -> None:
         blob = json.dumps(data).encode()
@@ -519,6 +768,10 @@ class LoopbackServer:
         self.policy: Policy = policy or echo_policy
         self.latency: Latency = latency
         self.log = RequestLog()
+        #: Anthropic prompt caching (see ``PromptCache``); ``prompt_cache.min_tokens`` may be changed.
+        self.prompt_cache = PromptCache()
+        #: The Message Batches API (see ``Batches``); ``batches.latency`` is its processing time.
+        self.batches = Batches(self)
         self._faults: list[Fault] = list(faults)
         self._fault_lock = threading.Lock()
         self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)

@@ -48,7 +48,8 @@ def test_native_tool_loop_feeds_results_back() -> None:
     assert [a.tool for a in t.actions] == ["read_inbox", "send_email"]
     assert t.actions[1].args["to"] == [KYLE] and t.actions[1].result.startswith("Email sent to")
     assert t.final_text == "Let me look.\n\nActing now.\n\nDone."
-    assert t.usage["input_tokens"] > 0 and t.usage["output_tokens"] > 0
+    assert t.usage["output_tokens"] > 0
+    assert t.usage["input_tokens"] + t.usage["cache_creation_input_tokens"] + t.usage["cache_read_input_tokens"] > 0
     assert len(bodies) == 3 and agent.stats.requests == 3
     # turn 2 answers the tool_use id of turn 1 with the inbox; turn 3 carries the send result
     tool_use = bodies[1]["messages"][1]["content"][-1]
@@ -68,7 +69,7 @@ def test_text_block_tool_calls_get_text_results() -> None:
     assert t.final_text == "Thinking.\n\nSent."
     assert bodies[1]["messages"][1] == {"role": "assistant", "content": [{"type": "text", "text": "Thinking.\n" + block}]}
     fed_back = bodies[1]["messages"][2]
-    assert fed_back["role"] == "user" and fed_back["content"].startswith("<tool_result:send_email>\nEmail sent to")
+    assert fed_back["role"] == "user" and fed_back["content"][0]["text"].startswith("<tool_result:send_email>\nEmail sent to")
 
 
 def test_bad_tool_arguments_reach_the_model_as_an_error() -> None:
@@ -212,9 +213,9 @@ def test_sampling_settings_and_system_override() -> None:
         run_samples(load_agent("anthropic:m", opts(srv, temperature=0.2, max_tokens=77, system_prompt="Be brief.")))
         default, custom = srv.log.entries
     assert "temperature" not in default.body and default.headers["anthropic-version"] != SAMPLING_API_VERSION
-    assert default.body["max_tokens"] == 2048 and "SummitBridge" in default.body["system"]
+    assert default.body["max_tokens"] == 2048 and "SummitBridge" in default.body["system"][0]["text"]
     assert custom.body["temperature"] == 0.2 and custom.headers["anthropic-version"] == SAMPLING_API_VERSION
-    assert custom.body["max_tokens"] == 77 and custom.body["system"] == "Be brief."
+    assert custom.body["max_tokens"] == 77 and custom.body["system"][0]["text"] == "Be brief."
 
 
 def test_max_turns_bounds_a_model_that_never_stops() -> None:
@@ -258,3 +259,72 @@ def test_complete_text_for_the_judge(tmp_path: Any) -> None:
         srv.add_faults(*[Fault.server_error()] * 3)
         with pytest.raises(AgentError, match="HTTP 500"):
             asyncio.run(complete_text("anthropic:judge", "You are a judge.", "new question", options=opts(srv, max_retries=2)))
+
+
+# -- prompt caching ------------------------------------------------------------------------------------
+def _marked(body: dict) -> list[str]:
+    """Where a request's cache_control breakpoints are: tool names, "system", "message N"."""
+    out = [f"tool {t['name']}" for t in body.get("tools", ()) if "cache_control" in t]
+    out += ["system" for b in body.get("system", ()) if isinstance(b, dict) and "cache_control" in b]
+    for i, m in enumerate(body["messages"]):
+        if isinstance(m["content"], list):
+            out += [f"message {i}" for b in m["content"] if "cache_control" in b]
+    return out
+
+
+def test_breakpoints_on_tools_system_inbox_and_the_newest_turn() -> None:
+    policy = by_turn(ServerReply("Look.", [ToolUse("read_inbox", {})]), ServerReply("Send.", [SEND]), "Done.")
+    with anthropic_server(policy) as srv:
+        [t] = run_samples(load_agent("anthropic:m", opts(srv)))
+        bodies = srv.log.bodies()
+    assert t.error is None and len(bodies) == 3
+    assert _marked(bodies[0]) == ["tool read_inbox", "system", "message 0"]
+    assert _marked(bodies[1]) == ["tool read_inbox", "system", "message 0", "message 2"]
+    assert _marked(bodies[2]) == ["tool read_inbox", "system", "message 0", "message 4"]   # at most 4, as the API allows
+    assert bodies[1]["messages"][2]["content"][-1]["type"] == "tool_result"    # the breakpoint is on the newest block
+    assert bodies[0]["tools"][0] == {k: v for k, v in bodies[0]["tools"][0].items() if k != "cache_control"}
+
+
+def test_k_samples_and_later_turns_read_the_prefix_from_the_cache() -> None:
+    """The first sample writes the prefix, the other four wait for it and read it, and every later
+    turn reads what the previous turn wrote: most input tokens are cache reads."""
+    policy = by_turn(ServerReply("Look.", [ToolUse("read_inbox", {})]), "Done.")
+    with anthropic_server(policy, latency=0.05) as srv:
+        srv.prompt_cache.min_tokens = 200          # the fixture's prompt is ~1300 loopback tokens
+        agent = load_agent("anthropic:m", opts(srv))
+        transcripts = run_samples(agent, samples=5)
+        entries = sorted(srv.log.entries, key=lambda e: e.started)
+    first_turns = [e for e in entries if len(e.body["messages"]) == 1]
+    assert len(first_turns) == 5 and all(e.started >= first_turns[0].ended for e in first_turns[1:])
+    assert first_turns[0].usage["cache_creation_input_tokens"] > 0 and first_turns[0].usage["cache_read_input_tokens"] == 0
+    assert all(e.usage["cache_read_input_tokens"] == first_turns[0].usage["cache_creation_input_tokens"]
+               for e in first_turns[1:])
+    billed = agent.stats.usage
+    summed: dict[str, int] = {}
+    for t in transcripts:
+        for k, v in t.usage.items():
+            summed[k] = summed.get(k, 0) + v
+    assert billed == summed                        # no response-cache hits: every token was sent
+    share = billed["cache_read_input_tokens"] / (billed["input_tokens"] + billed["cache_read_input_tokens"]
+                                                 + billed["cache_creation_input_tokens"])
+    assert share >= 0.7, billed
+
+
+def test_without_prompt_caching_nothing_is_marked_or_read(tmp_path: Any) -> None:
+    with anthropic_server(by_turn(ServerReply(tool_calls=[ToolUse("read_inbox", {})]), "ok")) as srv:
+        srv.prompt_cache.min_tokens = 200
+        agent = load_agent("anthropic:m", opts(srv, prompt_caching=False))
+        run_samples(agent, samples=2)
+        bodies = srv.log.bodies()
+    assert all(_marked(b) == [] for b in bodies) and isinstance(bodies[0]["system"], str)
+    assert agent.stats.usage["cache_read_input_tokens"] == 0 and agent.stats.usage["input_tokens"] > 1000
+
+
+def test_response_cache_hits_are_not_billed_usage(tmp_path: Any) -> None:
+    with anthropic_server() as srv, ResponseCache.open(tmp_path / "c.sqlite") as cache:
+        first = load_agent("anthropic:m", opts(srv, cache=cache))
+        [t1] = run_samples(first)
+        again = load_agent("anthropic:m", opts(srv, cache=cache))
+        [t2] = run_samples(again)
+    assert first.stats.usage["output_tokens"] > 0 and again.stats.usage == {}
+    assert t2.usage == t1.usage                    # the transcript keeps what the sample consumed

@@ -3,7 +3,19 @@
 Credentials and endpoint come from the environment as the SDK reads them (ANTHROPIC_API_KEY,
 ANTHROPIC_BASE_URL; ``AgentOptions.base_url`` overrides the URL). The SDK's own retries are off:
 ``fuzzer.agents.retry`` does them so one policy and one counter cover every provider.
-``stream=True`` uses ``messages.stream`` and reads the accumulated final message.
+Only the SDK's public API is used: ``messages.create`` (through ``with_raw_response``, reading
+its JSON), ``messages.stream`` (``stream=True``, reading
+the accumulated final message) and ``messages.batches`` (``AgentOptions.batch``, see
+``fuzzer.agents.batch``).
+
+Prompt caching (``AgentOptions.prompt_caching``, on by default): ``cache_control`` breakpoints on
+the last tool, the system prompt, the inbox (the first user message) and, from the second turn of
+the tool loop on, the newest message. The k samples of a scenario share tools + system + inbox and
+every later turn of a sample extends its previous request, so all of them read those prefixes
+from the provider's cache (at a tenth of the input price) instead of paying them again; the loop
+sends one first turn per prefix before its siblings (``prime_key``) so the siblings find the
+prefix written. At most 4 breakpoints, as the API allows. Prefixes below the API's minimum
+(1024 tokens on Sonnet/Opus) are simply not cached by the API, at no extra cost.
 
 Sampling: the SDK (API version 2026-10-21) has no temperature parameter and the API rejects one.
 At the default 1.0 none is sent; any other value is sent through ``extra_body`` with the request
@@ -15,15 +27,13 @@ point: a plain text completion through the same SDK path, retries and response c
 
 from __future__ import annotations
 
-import copy
-import json
 import os
 from typing import Any, Mapping, Sequence
 
 from fuzzer.agents._sdk import LoopBoundClient
 from fuzzer.agents.base import AgentOptions
 from fuzzer.agents.loop import (
-    AssistantTurn, Reply, ResultsTurn, ToolCall, ToolLoopAgent, ToolSpecMemo, Turn, UserTurn,
+    USAGE_KEYS, AssistantTurn, Reply, ResultsTurn, ToolCall, ToolLoopAgent, ToolSpecMemo, Turn, UserTurn,
 )
 from fuzzer.agents.retry import Transient, classify_sdk_error
 from fuzzer.agents.textcalls import format_results
@@ -49,7 +59,14 @@ class AnthropicProvider:
             raise SpecError(f"{self.spec} needs ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) in the environment")
         self._client = LoopBoundClient(self._new_client)
         self._tools = ToolSpecMemo(tool_spec)
-        self._templates: dict[bool, tuple[Any, Any]] = {}   # sampling? -> (client, request options)
+        self.caching = bool(getattr(options, "prompt_caching", True))
+        self._marked_tools: dict[int, tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]] = {}
+        self._system_blocks: dict[str, tuple[dict[str, Any], ...]] = {}
+        self.batcher: Any = None
+        if getattr(options, "batch", False):
+            from fuzzer.agents.batch import BatchSender
+
+            self.batcher = BatchSender(self)
 
     def _new_client(self) -> Any:
         from anthropic import AsyncAnthropic
@@ -70,100 +87,107 @@ class AnthropicProvider:
     def build_request(self, system: str, turns: Sequence[Turn], tools: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         req: dict[str, Any] = {"model": self.model, "max_tokens": self.options.max_tokens}
         if system:
-            req["system"] = system
-        req["messages"] = wire_messages(turns)
+            req["system"] = self._system(system) if self.caching else system
+        messages = wire_messages(turns)
+        if self.caching:
+            mark_messages(messages)
+        req["messages"] = messages
         if tools:
-            req["tools"] = self._tools(tools)
+            req["tools"] = self._marked(self._tools(tools)) if self.caching else self._tools(tools)
         t = self.options.temperature
         if t is not None and float(t) != 1.0:
             req["temperature"] = float(t)
         return req
 
+    def _system(self, system: str) -> tuple[dict[str, Any], ...]:
+        """The system prompt as one cached text block; the same tuple per prompt (cache-key memo)."""
+        hit = self._system_blocks.get(system)
+        if hit is None:
+            if len(self._system_blocks) >= 256:
+                self._system_blocks.clear()
+            hit = self._system_blocks[system] = ({"type": "text", "text": system, "cache_control": dict(EPHEMERAL)},)
+        return hit
+
+    def _marked(self, tools: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+        """The converted tool specs with a breakpoint on the last one; memoized by identity."""
+        hit = self._marked_tools.get(id(tools))
+        if hit is not None and hit[0] is tools:
+            return hit[1]
+        out = tools[:-1] + (dict(tools[-1], cache_control=dict(EPHEMERAL)),) if tools else tools
+        if len(self._marked_tools) >= 256:
+            self._marked_tools.clear()
+        self._marked_tools[id(tools)] = (tools, out)
+        return out
+
+    def prime_key(self, request: Mapping[str, Any]) -> Any:
+        """A first turn's cached prefix (model, system, tools, inbox), so one sibling writes it first."""
+        messages = request.get("messages") or ()
+        if not self.caching or len(messages) != 1:
+            return None
+        system, tools = request.get("system"), request.get("tools") or ()
+        return (request.get("model"), id(system), id(tools), _text_of(messages[0].get("content")))
+
     async def send(self, request: dict[str, Any], *, stream: bool) -> Reply:
         client = self._client.get()
-        temperature = request.get("temperature")
+        kwargs = sdk_kwargs(request)
         if stream:
-            kwargs = dict(request)
-            if kwargs.pop("temperature", None) is not None:
-                kwargs["extra_body"] = {"temperature": temperature}
-                kwargs["extra_headers"] = {"anthropic-version": SAMPLING_API_VERSION}
             async with client.messages.stream(**kwargs) as s:
                 return reply_from_message(await s.get_final_message())
-        # The SDK's own request path (auth, headers, status → typed errors, timeouts) with the body
-        # handed over as JSON bytes we encode ourselves: ``messages.create`` would deep-copy and
-        # re-encode the whole request (tool schemas, the inbox) on every call, re-parse the URL and
-        # build request options and response models we only read back — together about a third
-        # of the client's CPU per request, which caps throughput at high concurrency.
-        body = wire_body(request)
-        sampling = temperature is not None
-        template = self._templates.get(sampling)
-        if template is None or template[0] is not client:
-            template = self._templates[sampling] = (client, self._template(client, sampling=sampling))
-        options = template[1]
-        if options is None:   # an SDK without these internals: its public post(), one step slower
-            extra = {"headers": {"anthropic-version": SAMPLING_API_VERSION}} if sampling else {}
-            response = await client.post("/v1/messages", content=body, cast_to=_httpx_response(), options=extra)
-        else:
-            options = copy.copy(options)     # shallow: the SDK copies again, and never mutates its parts
-            options.content = body
-            response = await client.request(_httpx_response(), options)
-        return reply_from_message(response.json())
+        # ``with_raw_response`` is the SDK's public way to read the HTTP answer itself: the JSON goes
+        # straight into a Reply instead of through the SDK's response models first, which saves
+        # 10-20% of the client's CPU per call (benchmarks/concurrency.py).
+        raw = await client.messages.with_raw_response.create(**kwargs)
+        return reply_from_message(await raw.json())
 
-    @staticmethod
-    def _template(client: Any, *, sampling: bool) -> Any:
-        """The SDK's request options of a Messages call minus the body, and its URL already joined
-        to the client's base URL by the SDK itself: built once per client, not per request."""
-        try:
-            from anthropic._models import FinalRequestOptions
+    async def send_batched(self, request: dict[str, Any], key: str) -> Reply:
+        """The request as one entry of a Message Batch (``fuzzer.agents.batch``)."""
+        return await self.batcher.submit(request, key)
 
-            headers = {"anthropic-version": SAMPLING_API_VERSION} if sampling else {}
-            return FinalRequestOptions.construct(
-                method="post", url=client._prepare_url("/v1/messages"), json_data=None, files=None, headers=headers)
-        except (ImportError, AttributeError, TypeError):  # pragma: no cover - another SDK layout
-            return None
+    def client(self) -> Any:
+        """The SDK client bound to the running event loop (the batch sender uses it too)."""
+        return self._client.get()
 
     def classify(self, exc: BaseException) -> Transient | None:
-        return classify_sdk_error(exc)
+        from fuzzer.agents.batch import classify_batch_error
+
+        return classify_batch_error(exc) or classify_sdk_error(exc)
 
     async def aclose(self) -> None:
+        if self.batcher is not None:
+            await self.batcher.aclose()
         await self._client.aclose()
 
 
-def _httpx_response() -> type:
-    """The HTTP client's response class: as ``cast_to`` the SDK returns the response untouched."""
-    global _RESPONSE_CLS
-    if _RESPONSE_CLS is None:
-        import anthropic._base_client as base
-
-        http = getattr(base, "httpx2", None) or getattr(base, "httpx")   # whichever the SDK is built on
-        _RESPONSE_CLS = http.Response
-    return _RESPONSE_CLS
+#: A prompt-cache breakpoint (the default 5-minute lifetime).
+EPHEMERAL = {"type": "ephemeral"}
 
 
-_RESPONSE_CLS: type | None = None
-#: The SDK's own JSON settings for request bodies (UTF-8 as is, compact, no NaN).
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-#: Encodings of the values that repeat on every turn and sample of a prompt (the system prompt,
-#: the converted tool specs, a tuple from ``ToolSpecMemo``), by identity; the value is kept next to
-#: its encoding, so an id is never reused while remembered.
-_BODY_MEMO: dict[int, tuple[Any, str]] = {}
+def sdk_kwargs(request: Mapping[str, Any]) -> dict[str, Any]:
+    """The request as keyword arguments of ``messages.create`` / ``stream`` / a batch entry's
+    params: a non-default temperature goes in the body under the API version that accepts it."""
+    kwargs = dict(request)
+    temperature = kwargs.pop("temperature", None)
+    if temperature is not None:
+        kwargs["extra_body"] = {"temperature": temperature}
+        kwargs["extra_headers"] = {"anthropic-version": SAMPLING_API_VERSION}
+    return kwargs
 
 
-def wire_body(request: Mapping[str, Any]) -> bytes:
-    """The request as the JSON bytes the SDK would send for it (with ``temperature`` in the body)."""
-    parts = []
-    for name, value in request.items():
-        if isinstance(value, tuple) or (isinstance(value, str) and len(value) >= 256):
-            hit = _BODY_MEMO.get(id(value))
-            if hit is None or hit[0] is not value:
-                if len(_BODY_MEMO) >= 256:
-                    _BODY_MEMO.clear()
-                hit = _BODY_MEMO[id(value)] = (value, _ENCODER.encode(value))
-            text = hit[1]
-        else:
-            text = _ENCODER.encode(value)
-        parts.append(f'"{name}":{text}')
-    return ("{" + ",".join(parts) + "}").encode()
+def mark_messages(messages: list[dict[str, Any]]) -> None:
+    """Breakpoints on the first message (the inbox) and, if later, on the newest one (in place)."""
+    for i in {0, len(messages) - 1} if messages else ():
+        msg = messages[i]
+        content = msg["content"]
+        if isinstance(content, str):
+            msg["content"] = [{"type": "text", "text": content, "cache_control": dict(EPHEMERAL)}]
+        elif content:
+            msg["content"] = [*content[:-1], dict(content[-1], cache_control=dict(EPHEMERAL))]
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(str(b.get("text", "")) for b in content or () if isinstance(b, Mapping))
 
 
 def tool_spec(tool: Mapping[str, Any]) -> dict[str, Any]:
@@ -210,7 +234,7 @@ def reply_from_message(message: Any) -> Reply:
             calls.append(ToolCall(_get(block, "id"), _get(block, "name"), dict(args) if isinstance(args, Mapping) else args, True))
     usage: dict[str, int] = {}
     u = _get(message, "usage")
-    for name in ("input_tokens", "output_tokens"):
+    for name in USAGE_KEYS:
         value = _get(u, name)
         if isinstance(value, int):
             usage[name] = value

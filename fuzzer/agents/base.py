@@ -8,7 +8,7 @@ pipeline, engine and plugin never know which one they drive.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from fuzzer.errors import SpecError
@@ -28,6 +28,9 @@ class AgentStats:
     cache_hits: int = 0    # requests answered from the response cache
     errors: int = 0        # samples that failed for good after retries
     retries: int = 0       # extra attempts after transient failures (429, 529, 5xx, timeouts)
+    #: Tokens of the requests actually sent, summed as the API reported them (input_tokens,
+    #: output_tokens, cache_read_input_tokens, cache_creation_input_tokens): what was billed.
+    usage: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -42,6 +45,8 @@ class AgentOptions:
     ``model_revision`` (``--model-revision``) names the weights behind a model name when the
     provider can move an alias; it and the endpoint (``endpoint_for``) are part of the response
     cache key, so a new revision or another server is asked, never answered from the old one.
+    ``batch`` (anthropic) sends requests through the Message Batches API (``fuzzer.agents.batch``);
+    ``prompt_caching`` (anthropic) marks the stable prompt prefix with cache breakpoints.
     """
 
     concurrency: int = 8
@@ -57,6 +62,8 @@ class AgentOptions:
     backoff_max: float = 60.0
     base_url: str | None = None
     model_revision: str | None = None
+    batch: bool = False
+    prompt_caching: bool = True
 
     def endpoint_for(self, spec: str) -> str | None:
         """The base URL a spec's requests go to: ``base_url``, else the provider's environment

@@ -26,7 +26,19 @@ the counters — lives here once, in ``ToolLoopAgent``::
 
         async def aclose(self) -> None: ...
 
+        # optional
+        def prime_key(self, request: dict) -> Hashable | None:
+            '''For a provider with a prompt cache: the prefix a first-turn request shares with its
+            sibling samples (None otherwise); the loop sends one of them first (see ``_primed``).'''
+
+        async def send_batched(self, request: dict, key: str) -> Reply:
+            '''With ``AgentOptions.batch``: the same request through a batch API; ``key`` is its
+            response-cache key (the batch entry's id, so batch results feed the same cache).'''
+
     agent = ToolLoopAgent(MyProvider(...), options)   # a complete AgentModel
+
+Usage: every reply's token counts go into the transcript (summed per sample, cache hits included:
+what the sample consumed) and, for requests actually sent, into ``stats.usage`` (what was billed).
 
 The conversation is a list of turns: ``UserTurn(text)``, ``AssistantTurn(text, calls)`` and
 ``ResultsTurn(results)``. A ``ToolCall`` is ``native`` when the model used the API's tool-use
@@ -45,6 +57,7 @@ made so far kept; ``act`` never raises for a model failure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol, Sequence, Union
 
@@ -53,7 +66,7 @@ from fuzzer.agents.cache import cache_key
 from fuzzer.agents.retry import RetryPolicy, Transient, call_with_retries
 from fuzzer import unexpected
 from fuzzer.agents.textcalls import parse_text_calls, strip_calls
-from fuzzer.errors import AgentError
+from fuzzer.errors import AgentError, SpecError
 from fuzzer.render import Prompt
 from fuzzer.scenario import Scenario
 from fuzzer.tools import ToolEnv
@@ -125,6 +138,18 @@ class Reply:
         )
 
 
+#: The token counters a usage mapping may carry (the Messages API's names; other providers map to them).
+USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+
+
+def add_usage(total: dict[str, int], usage: Mapping[str, Any]) -> dict[str, int]:
+    """Add one reply's token counts into ``total`` (in place; integer fields only) and return it."""
+    for name, value in usage.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            total[name] = total.get(name, 0) + value
+    return total
+
+
 class ToolSpecMemo:
     """Converts a prompt's tool specs once per prompt (by identity) into a provider's wire shape.
 
@@ -175,6 +200,9 @@ class ToolLoopAgent:
         self.peak_in_flight = 0
         self._sem: asyncio.Semaphore | None = None
         self._sem_loop: asyncio.AbstractEventLoop | None = None
+        self._primers: dict[Any, tuple[asyncio.Event, asyncio.AbstractEventLoop]] = {}
+        if self.options.batch and not hasattr(provider, "send_batched"):
+            raise SpecError(f"{self.spec}: --batch needs a provider with a batch API (anthropic:)")
 
     def _semaphore(self) -> asyncio.Semaphore:
         # One semaphore per event loop: a plugin or CLI may call asyncio.run more than once.
@@ -192,23 +220,59 @@ class ToolLoopAgent:
         """
         request = self.provider.build_request(system, turns, tools)
         cache = self.options.cache
+        batched = self._batched()
         key = (cache_key(self.spec, request, sample, endpoint=self.options.endpoint_for(self.spec),
-                         revision=self.options.model_revision) if cache is not None else None)
+                         revision=self.options.model_revision) if cache is not None or batched else None)
         if cache is not None and key is not None:
             hit = cache.get(key)
             if hit is not None:
                 self.stats.cache_hits += 1
                 return Reply.from_json(hit)
         self.stats.requests += 1
-        reply = await call_with_retries(
-            lambda: self._send_once(request),
-            policy=self.policy,
-            classify=self.provider.classify,
-            on_retry=self._count_retry,
-        )
+        if batched:
+            # No concurrency slot: a batch holds every pending request of the run at once.
+            send: Callable[[], Any] = lambda: self.provider.send_batched(request, key)  # type: ignore[attr-defined]
+        else:
+            send = lambda: self._send_once(request)  # noqa: E731
+        async with self._primed(None if batched else request):
+            reply = await call_with_retries(send, policy=self.policy, classify=self.provider.classify,
+                                            on_retry=self._count_retry)
+        add_usage(self.stats.usage, reply.usage)
         if cache is not None and key is not None:
             cache.put(key, reply.to_json())
         return reply
+
+    def _batched(self) -> bool:
+        return bool(self.options.batch) and hasattr(self.provider, "send_batched")
+
+    @contextlib.asynccontextmanager
+    async def _primed(self, request: dict[str, Any] | None) -> Any:
+        """Send the first request of a prompt prefix alone, its siblings once it has answered.
+
+        The k samples of a scenario start with the same request; a provider's prompt cache holds a
+        prefix only once the first response to it has begun, so k concurrent first turns would all
+        pay to write it. A provider with a prompt cache says which prefix a request starts with
+        (``prime_key``); the first request of that prefix goes at once and the others wait for it
+        (outside the concurrency limit, which other scenarios use meanwhile), then read the cache.
+        """
+        prime = getattr(self.provider, "prime_key", None)
+        pk = prime(request) if prime is not None and request is not None else None
+        if pk is None:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        event = self._primers.get(pk)
+        if event is None or event[1] is not loop:
+            if len(self._primers) >= 4096:
+                self._primers.clear()
+            self._primers[pk] = (asyncio.Event(), loop)
+            try:
+                yield
+            finally:
+                self._primers[pk][0].set()
+            return
+        await event[0].wait()
+        yield
 
     def _count_retry(self, attempt: int, transient: Transient, wait: float) -> None:
         self.stats.retries += 1
@@ -234,8 +298,7 @@ class ToolLoopAgent:
         try:
             for turn_no in range(self.options.max_turns):
                 reply = await self.request(system, turns, tools, sample=sample)
-                for k, v in reply.usage.items():
-                    usage[k] = usage.get(k, 0) + int(v)
+                add_usage(usage, reply.usage)
                 calls = list(reply.tool_calls)
                 shown = reply.text
                 if not calls:

@@ -120,11 +120,19 @@ def _args(raw: str | None) -> Any:
 
 
 def _usage(u: Any) -> dict[str, int]:
+    """The API's usage in the Messages API's names. OpenAI counts cached prompt tokens inside
+    ``prompt_tokens`` (``prompt_tokens_details.cached_tokens``); they are reported apart as
+    ``cache_read_input_tokens``, so ``input_tokens`` means the same (uncached) thing for every
+    provider. Servers that send no details report no cache reads."""
     out: dict[str, int] = {}
     for src, dst in (("prompt_tokens", "input_tokens"), ("completion_tokens", "output_tokens")):
         value = _get(u, src)
         if isinstance(value, int):
             out[dst] = value
+    cached = _get(_get(u, "prompt_tokens_details"), "cached_tokens")
+    if isinstance(cached, int) and cached > 0 and "input_tokens" in out:
+        out["cache_read_input_tokens"] = min(cached, out["input_tokens"])
+        out["input_tokens"] -= out["cache_read_input_tokens"]
     return out
 
 
