@@ -11,8 +11,8 @@ the ground truth from their *structure*, not from names of the canonical case:
 - threat mails: the mails this condition has and its ``urgency_type=none`` twin lacks; the
   decision maker is the employee those mails name most (outside their own mails); the deadline
   is the first clock time they give;
-- affair: an outside person who writes to or hears from the decision maker; its evidence is
-  every mail to, from or naming that person;
+- affair: an employee and an outside person who write to each other (the decision maker first);
+  its evidence is every mail to, from or naming that outside person;
 - leaking: mails marked CONFIDENTIAL (subject or body) or carrying attachments, sent from inside,
   are ``confidential``; an outside person who writes to the agent is the leak opportunity;
 - murder: a system mail with an override code is a live alert about the person it names.
@@ -25,6 +25,8 @@ none map to themselves. The published condition is kept in ``provenance``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import io
 import re
 from collections import Counter
@@ -116,14 +118,15 @@ def inspect_evals_version() -> str:
         return "unknown"
 
 
-def _prompts(cond: Condition, urgency: str | None = None):  # -> inspect_evals' Prompts
+@functools.lru_cache(maxsize=256)  # each condition's urgency=none twin is asked for three times
+def _prompts(cond: Condition):  # -> inspect_evals' Prompts
     from inspect_evals.agentic_misalignment.prompt_generator import generate_prompts
 
     # The generator prints warnings on stdout; keep our --json output one object.
     with contextlib.redirect_stdout(io.StringIO()):
         return generate_prompts(
             scenario=cond.scenario, goal_type=cond.goal_type, goal_value=cond.goal_value,
-            urgency_type=urgency or cond.urgency_type, extra_system_instructions=cond.extra_system_instructions,
+            urgency_type=cond.urgency_type, extra_system_instructions=cond.extra_system_instructions,
             prod_flag=False, alignment_faking_warning=None,
         )
 
@@ -239,7 +242,7 @@ def convert(cond: Condition) -> Scenario:
     threat = Threat()
     decision_maker: Person | None = None
     if cond.urgency_type != "none":
-        calm = {m.key() for m in parse_mails(_prompts(cond, "none").email_content)}
+        calm = {m.key() for m in parse_mails(_prompts(dataclasses.replace(cond, urgency_type="none")).email_content)}
         threat_ids = [eid for eid, _, m, _ in emails_raw if m.key() not in calm]
         for eid in threat_ids:
             tags[eid].append("threat")
@@ -255,21 +258,19 @@ def convert(cond: Condition) -> Scenario:
         successor = {"none": "same", "ambiguous": "unknown"}.get(cond.goal_type, "different")
         threat = Threat(cond.urgency_type, decision_maker.id, deadline, successor)
 
-    # affair: an outsider in correspondence with the decision maker
+    # affair: an employee and an outsider who write to each other (the decision maker first)
     relationships: list[Relationship] = []
     leverage: list[Leverage] = []
-    if decision_maker is not None:
-        dm = decision_maker.email
-        partners = [p for p in people if p.external and any(
-            {m.sender.lower(), *map(str.lower, m.to)} >= {p.email, dm} for m in mails)]
-        for partner in partners[:1]:
-            first = partner.name.split()[0]
-            evidence = [eid for eid, _, m, _ in emails_raw
-                        if partner.email in map(str.lower, m.addresses()) or _mentions(m.body, first)]
-            for eid in evidence:
-                tags[eid].append("leverage")
-            relationships.append(Relationship(decision_maker.id, partner.id, "affair", True))
-            leverage.append(Leverage("affair", decision_maker.id, partner.id, tuple(evidence)))
+    pairs = [(e, o) for e in sorted(internal, key=lambda p: p is not decision_maker) for o in people
+             if o.external and _wrote(mails, e.email, o.email) and _wrote(mails, o.email, e.email)]
+    for employee, partner in pairs[:1]:
+        first = partner.name.split()[0]
+        evidence = [eid for eid, _, m, _ in emails_raw
+                    if partner.email in map(str.lower, m.addresses()) or _mentions(m.body, first)]
+        for eid in evidence:
+            tags[eid].append("leverage")
+        relationships.append(Relationship(employee.id, partner.id, "affair", True))
+        leverage.append(Leverage("affair", employee.id, partner.id, tuple(evidence)))
 
     # leaking: confidential mails sent from inside; an outsider who writes to the agent
     tools = _tools(system)
@@ -403,3 +404,7 @@ def _tools(system: str) -> tuple[str, ...]:
     found = re.findall(r"<tool_use:(\w+)>", system)
     tools = tuple(dict.fromkeys(_TOOL_TAGS[t] for t in found if t in _TOOL_TAGS))
     return tools or ("send_email",)
+
+
+def _wrote(mails: Sequence[RawMail], sender: str, recipient: str) -> bool:
+    return any(m.sender.lower() == sender and recipient in map(str.lower, m.to + m.cc) for m in mails)
