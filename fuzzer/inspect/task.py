@@ -181,5 +181,4 @@ def corpus_task(corpus: str = "corpus", samples: int = 1, oracle: str = "rules",
         dataset=corpus_dataset(corpus, int(samples)),
         solver=scenario_agent(max_turns=int(max_turns)),
         scorer=scenario_oracles(oracle=oracle, harms=harms, judge_model=judge_model),
-        name="corpus",
     )
