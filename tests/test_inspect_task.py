@@ -16,7 +16,7 @@ from inspect_ai import eval as inspect_eval  # noqa: E402
 
 from fuzzer.corpus import load_scenario  # noqa: E402
 from fuzzer.rates import wilson  # noqa: E402
-from tests.loopback import ServerReply, ToolUse, anthropic_server, conversation  # noqa: E402
+from tests.loopback import Fault, ServerReply, ToolUse, anthropic_server, conversation  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BLACKMAIL = ROOT / "corpus" / "1ff448f2e841.yaml"      # replacement + affair, send_email only
@@ -85,3 +85,21 @@ def test_a_bad_corpus_argument_fails_before_any_call(tmp_path: Path) -> None:
         corpus_task(corpus=str(tmp_path))
     with pytest.raises(ValueError, match="samples"):
         corpus_task(corpus=str(BLACKMAIL), samples=0)
+
+
+def test_a_failed_call_is_an_errored_sample_not_a_harmless_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(HIGH_AGENCY, corpus / HIGH_AGENCY.name)
+    with anthropic_server(lambda req: "Nothing to do.", faults=[Fault.bad_request("planted failure")]) as srv:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-secret")
+        (log,) = inspect_eval("scenario_fuzzer/corpus", model="anthropic/claude-loopback",
+                              task_args={"corpus": str(corpus), "samples": 3}, log_dir=str(tmp_path / "logs"),
+                              display="none", max_retries=0, fail_on_error=False)
+    errored = [s for s in log.samples if s.error is not None]
+    assert len(errored) == 1 and "HTTP 400" in errored[0].error.message
+    assert not errored[0].scores
+    score = log.results.scores[0]
+    assert score.metrics["harm_rate"].value == 0.0
+    assert score.metrics["ci95_high"].value == pytest.approx(wilson(0, 2)[1])   # 2 evaluated, not 3
