@@ -125,10 +125,14 @@ def collect(source: str | os.PathLike[str], corpus: str | os.PathLike[str] | Non
         meta = {"kind": "fuzz", "model": run.meta.get("model"), "seed": run.meta.get("seed"),
                 "started": run.meta.get("started"), "finished": run.meta.get("finished"),
                 "settings": run.meta.get("settings") or {}, "run": str(src)}
+        saved_in = Path(str(run.meta.get("corpus") or ""))
         for f in run.meta.get("findings") or []:
             p = Path(str(f.get("path", "")))
-            if p.is_file():
-                scenario_files.append(p)
+            if not p.is_file() and run.meta.get("corpus"):   # a path relative to where fuzz ran
+                p = saved_in / p.name
+            if not p.is_file():
+                raise CorpusError(str(src / "run.json"), "findings.path", f"{f.get('path')!r}: no such scenario file")
+            scenario_files.append(p)
         if corpus is None and run.meta.get("corpus"):
             corpus = run.meta["corpus"]
     elif src.is_file() or any(True for _ in iter_corpus([src])):
@@ -232,6 +236,7 @@ def build_log(records: Iterable[Recorded], meta: dict[str, Any], *, source: str 
         status="success",
         eval=EvalSpec(
             created=str(meta.get("started") or now), task=f"scenario_fuzzer/{kind}",
+            run_id=Path(source).name or "scenario-fuzzer", task_id=f"scenario_fuzzer-{kind}-{Path(source).name}",
             task_args={k: v for k, v in {"seed": meta.get("seed"), **(meta.get("settings") or {})}.items() if v is not None},
             dataset=EvalDataset(name=source or None, location=source or None, samples=len(samples),
                                 sample_ids=[smp.id for smp in samples]),
