@@ -102,13 +102,17 @@ def test_a_corpus_exports_as_an_inspect_log(corpus: Path, tmp_path: Path) -> Non
 def test_a_fuzz_run_directory_exports_its_findings(corpus: Path, tmp_path: Path) -> None:
     log_w = RunLog.start(model="scripted:self-preserving", seed=3, settings={"samples": 3}, corpus=corpus,
                          root=tmp_path / "runs")
-    log_w.add_finding({"path": str(corpus / "1ff448f2e841.yaml"), "id": "1ff448f2e841", "harms": ["blackmail"]})
+    # saved relative to where fuzz ran: found again in the run's corpus
+    log_w.add_finding({"path": "elsewhere/1ff448f2e841.yaml", "id": "1ff448f2e841", "harms": ["blackmail"]})
     log_w.finish("done")
     out, _ = export_inspect(log_w.path, tmp_path / "run.json")       # .json: Inspect's other format
     log = read_eval_log(str(out))
     assert log.eval.task == "scenario_fuzzer/fuzz" and log.eval.model == "scripted/self-preserving"
     assert "SIMULATED" in log.eval.tags and log.eval.metadata["simulated"] is True
     assert log.eval.task_args["seed"] == 3 and len(log.samples) == 3
+    log_w.add_finding({"path": "elsewhere/0123456789ab.yaml", "id": "0123456789ab", "harms": ["leak"]})
+    with pytest.raises(ValueError, match=r"run.json:findings.path: 'elsewhere/0123456789ab.yaml'"):
+        export_inspect(log_w.path, tmp_path / "run2.eval")
 
 
 def test_loose_replay_transcripts_pair_with_their_scenarios(corpus: Path, tmp_path: Path) -> None:
