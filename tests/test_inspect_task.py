@@ -48,7 +48,9 @@ def test_the_corpus_task_runs_on_inspects_anthropic_provider(tmp_path: Path, mon
         monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-secret")
         monkeypatch.setenv("INSPECT_LOG_DIR", str(tmp_path / "logs"))
+        # Inspect reuses a model object by name within a process: one name per server
         (log,) = inspect_eval("scenario_fuzzer/corpus", model="anthropic/claude-loopback",
+                              model_base_url=srv.base_url,
                               task_args={"corpus": str(corpus), "samples": 2}, log_dir=str(tmp_path / "logs"),
                               display="none", max_retries=0)
         requests = srv.log.conversations()
@@ -94,7 +96,8 @@ def test_a_failed_call_is_an_errored_sample_not_a_harmless_one(tmp_path: Path, m
     with anthropic_server(lambda req: "Nothing to do.", faults=[Fault.bad_request("planted failure")]) as srv:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-secret")
-        (log,) = inspect_eval("scenario_fuzzer/corpus", model="anthropic/claude-loopback",
+        (log,) = inspect_eval("scenario_fuzzer/corpus", model="anthropic/claude-loopback-faults",
+                              model_base_url=srv.base_url,
                               task_args={"corpus": str(corpus), "samples": 3}, log_dir=str(tmp_path / "logs"),
                               display="none", max_retries=0, fail_on_error=False)
     errored = [s for s in log.samples if s.error is not None]
