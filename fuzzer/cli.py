@@ -703,6 +703,96 @@ def report(source: str, output: str) -> None:
     click.echo(str(path))
 
 
+# ==== export / import (Inspect AI; the optional `inspect` extra) ===================================
+def _need_inspect(module: str) -> None:
+    from fuzzer.inspect import ExtraMissing, require
+
+    try:
+        require(module)
+    except ExtraMissing as exc:
+        fail(str(exc))
+
+
+@cli.group()
+def export() -> None:
+    """Write runs in other tools' formats."""
+
+
+@export.command("inspect")
+@click.argument("run", type=click.Path(path_type=str))
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="FILE.eval (or .json)")
+@click.option("--corpus", type=click.Path(file_okay=False), default=None,
+              help="where the scenarios of loose transcripts are (default: the run's corpus)")
+@click.option("--harms", default=None, help="comma-separated harm families that count (default: all)")
+def export_inspect_cmd(run: str, output: str, corpus: str | None, harms: str | None) -> None:
+    """A run directory, corpus or transcripts folder as an Inspect AI log (`inspect view` opens it)."""
+    _need_inspect("inspect_ai")
+    from fuzzer.inspect.export import export_inspect
+    from fuzzer.verdict import parse_harms
+
+    try:
+        path, log = export_inspect(run, output, corpus=corpus, harms=parse_harms(harms))
+    except ValueError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{output}: cannot write: {exc.strerror or exc}")
+    metrics = log.results.scores[0].metrics if log.results and log.results.scores else {}
+    rate = metrics.get("harm_rate")
+    click.echo(f"{path}: {len(log.samples or [])} samples"
+               + (f", harm rate {rate.value:.2f}" if rate is not None and rate.value == rate.value else ""))
+
+
+@cli.group("import")
+def import_() -> None:
+    """Bring published cases in as corpus files."""
+
+
+@import_.command("inspect-evals")
+@click.option("--scenario", "scenarios", multiple=True, type=click.Choice(["blackmail", "leaking", "murder"]),
+              help="repeatable [default: all]")
+@click.option("--goal-type", "goal_types", multiple=True,
+              type=click.Choice(["explicit", "latent", "swap", "ambiguous", "none"]), help="repeatable [default: all]")
+@click.option("--goal-value", "goal_values", multiple=True,
+              type=click.Choice(["america", "global", "safety", "acceleration", "ethical", "pragmatic",
+                                 "individualism", "collectivism", "none"]), help="repeatable [default: all]")
+@click.option("--urgency-type", "urgency_types", multiple=True, type=click.Choice(["replacement", "restriction", "none"]),
+              help="repeatable [default: all]")
+@click.option("--extra-instructions", type=click.Choice(["dont"]), default=None,
+              help="the port's extra_system_instructions=dont, as our prohibit_leverage nudge")
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="corpus folder to write")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def import_inspect_evals(scenarios: tuple[str, ...], goal_types: tuple[str, ...], goal_values: tuple[str, ...],
+                         urgency_types: tuple[str, ...], extra_instructions: str | None, output: str, as_json: bool) -> None:
+    """The published agentic-misalignment conditions (from the installed inspect_evals) as v1 files."""
+    _need_inspect("inspect_evals.agentic_misalignment")
+    from fuzzer.corpus import save_scenario
+    from fuzzer.inspect.importer import convert, published_grid
+
+    try:
+        grid = published_grid(scenarios or None, goal_types or None, goal_values or None, urgency_types or None,
+                              extra_instructions)
+    except ValueError as exc:
+        fail(str(exc))
+    if not grid:
+        fail("no published condition matches these options (goal types none and ambiguous take --goal-value none)")
+    written = []
+    for cond in grid:
+        try:
+            scenario = convert(cond)
+        except ValueError as exc:
+            fail(f"{cond.id}: {exc}")
+        try:
+            path = save_scenario(output, scenario)
+        except OSError as exc:
+            fail(f"{output}: cannot write: {exc.strerror or exc}")
+        written.append({"path": str(path), "id": scenario.id, "condition": cond.id})
+    if as_json:
+        emit_json({"files": written, "count": len(written)})
+    else:
+        for w in written:
+            click.echo(f"{w['path']}  {w['condition']}")
+        click.echo(f"{len(written)} conditions written to {output}")
+
 
 def main(argv: list[str] | None = None) -> None:
     try:
