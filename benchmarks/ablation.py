@@ -10,7 +10,7 @@ needed to be decided at the family-wise level (target <= 24), whether the flip i
 pair (``visible``), how many variants were left invisible, and the samples drawn against a fixed
 design that spends K on every variant. Run from the repository root::
 
-    python benchmarks/ablation.py [--samples 24] [--batch 4] [--generated 2] [--json]
+    python benchmarks/ablation.py [--samples 24] [--per-look 4] [--generated 2] [--json]
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _generated(n: int) -> list:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--samples", type=int, default=24)
-    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--per-look", dest="batch", type=int, default=4)
     ap.add_argument("--generated", type=int, default=2)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)

@@ -619,13 +619,13 @@ def coverage_rich(rows: list[dict[str, Any]], title: str = "coverage per conditi
 @click.option("--model", "-m", required=True, help="model spec, e.g. anthropic:MODEL or scripted:NAME")
 @click.option("--samples", "-k", type=click.IntRange(1, 10_000), default=24, show_default=True,
               help="most samples per variant (and for the original); each stops once its difference is decided")
-@click.option("--batch", type=click.IntRange(1, 10_000), default=4, show_default=True,
+@click.option("--per-look", "per_look", type=click.IntRange(1, 10_000), default=4, show_default=True,
               help="samples per look of the sequential test")
 @click.option("--save", is_flag=True, help="also write the result to <scenario folder>/ablations/<id>.json")
 @click.option("--save-to", type=click.Path(file_okay=False), default=None,
               help="write the result to DIR/ablations/<id>.json (a run directory or corpus folder)")
 @_engine_common
-def ablate(path: str, model: str, samples: int, batch: int, concurrency: int, cache_path: str | None, no_cache: bool,
+def ablate(path: str, model: str, samples: int, per_look: int, concurrency: int, cache_path: str | None, no_cache: bool,
            harms: str | None, oracle_kind: str, judge_model: str | None, as_json: bool, save: bool,
            save_to: str | None, model_revision: str | None) -> None:
     """Rate change when each condition or element of the scenario at PATH is flipped or removed."""
@@ -640,7 +640,7 @@ def ablate(path: str, model: str, samples: int, batch: int, concurrency: int, ca
         with Session(model, concurrency=concurrency, cache=cache, harms=harm_set, oracle=oracle_kind,
                      judge_model=judge_model, model_revision=model_revision) as session:
             result = session.loop.run(run_ablation(scenario, session.agent, session.oracle, samples,
-                                                   harms=harm_set, concurrency=concurrency, batch=batch,
+                                                   harms=harm_set, concurrency=concurrency, batch=per_look,
                                                    progress=None if as_json else _ablate_progress))
     except FuzzerError as exc:
         fail(str(exc))
