@@ -152,6 +152,7 @@ def fuzz(
     progress: Progress | None = None,
     agent_options: Any = None,
     runs: str | os.PathLike[str] | None = None,
+    shared: str | None = None,
     **knobs: Any,
 ) -> FuzzResult:
     """Explore ``budget`` scenarios, shrink and save each new kind of harmful behaviour.
@@ -162,6 +163,9 @@ def fuzz(
     Returns the findings saved to ``corpus`` and the run's counters; see ``fuzzer.engine``.
     With ``runs`` (e.g. ``.scenario-fuzz/runs``), the run is also recorded in a new run directory
     there (``fuzzer.runlog``) for ``scenario-fuzz report``; ``FuzzResult.run_dir`` names it.
+    With ``shared="redis://HOST:PORT/DB"`` the run is one worker of a campaign (``fuzzer.shared``):
+    the budget, the response cache (written through to ``cache``), Hypothesis' example database
+    and the saved signatures live in Redis; ``SharedLost`` if Redis is unreachable or goes away.
     """
     harms = _harm_set(harms)
     unknown = sorted(set(knobs) - set(KNOBS))
@@ -171,8 +175,19 @@ def fuzz(
         import strategies
 
         strategy = strategies.scenarios(**{k: v for k, v in knobs.items() if v is not None})
-    with Session(model, concurrency=concurrency, cache=cache, oracle=oracle, harms=harms,
-                 agent_options=agent_options, judge_model=judge_model) as session, contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack:
+        link = None
+        if shared is not None:
+            cache, link = _open_shared(shared, cache, stack)
+        session = stack.enter_context(Session(model, concurrency=concurrency, cache=cache, oracle=oracle, harms=harms,
+                                              agent_options=agent_options, judge_model=judge_model))
+        campaign = None
+        if link is not None:
+            from fuzzer.shared import RedisCampaign, campaign_id
+
+            defining = {"model": session.agent.spec, "seed": seed, "samples": samples, "budget": budget,
+                        "min_rate": min_rate, "harms": sorted(harms) if harms else None, "strategy": repr(strategy)}
+            campaign = RedisCampaign(link, campaign_id(defining), budget)
         runlog = None
         if runs is not None:
             from fuzzer.runlog import RunLog
@@ -186,7 +201,7 @@ def fuzz(
             session.agent, session.oracle, strategy, session.loop, samples=samples, budget=budget, seed=seed,
             corpus=corpus, harms=harms, min_rate=min_rate, max_calls=max_calls, time_limit=time_limit,
             concurrency=concurrency, recheck=recheck, shrink_evaluations=shrink_evaluations, progress=progress,
-            runlog=runlog,
+            runlog=runlog, campaign=campaign,
         )
         result = engine.run()
         if runlog is not None:
@@ -194,6 +209,28 @@ def fuzz(
             summary = {k: v for k, v in result.to_dict().items() if k != "findings"}
             runlog.finish("done", **summary)
         return result
+
+
+def _open_shared(url: str, cache: Any, stack: contextlib.ExitStack) -> tuple[Any, Any]:
+    """A Redis link (checked now: a wrong URL fails before any call) and the shared response
+    cache over it, written through to the local ``cache`` (path, open cache or None)."""
+    from fuzzer.agents.cache import ResponseCache
+    from fuzzer.errors import SpecError
+
+    try:
+        from fuzzer.shared import Link, RedisResponseCache
+    except ImportError as exc:
+        raise SpecError(f"--shared needs the redis client ({exc}): pip install 'scenario-fuzzer[shared]'") from None
+    link = Link(url)
+    stack.callback(link.close)
+    link.ping()
+    local = cache
+    if isinstance(cache, (str, os.PathLike)):
+        local = ResponseCache(cache)
+        stack.callback(local.close)
+    shared_cache = RedisResponseCache(link, local)
+    stack.callback(shared_cache.close)
+    return shared_cache, link
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from typing import Any, Iterable, Sequence
 from fuzzer import __version__
 from fuzzer._loop import LoopThread
 from fuzzer.agents.base import AgentModel
+from fuzzer.campaign import Campaign, LocalCampaign
 from fuzzer.corpus import save_scenario, save_transcript, scenario_path
 from fuzzer.pipeline import Case, run_samples
 from fuzzer.rates import Rate
@@ -218,6 +219,7 @@ class Engine:
         evidence: int = DEFAULT_EVIDENCE,
         progress: Progress | None = None,
         runlog: Any = None,
+        campaign: Campaign | None = None,
     ) -> None:
         if samples < 1:
             raise ValueError(f"samples={samples!r} must be >= 1")
@@ -235,6 +237,8 @@ class Engine:
         self.progress = progress or Progress()
         #: Optional ``fuzzer.runlog.RunLog``: every evaluated scenario and finding is recorded there.
         self.runlog = runlog
+        #: Who hands out scenario indices and signatures: this run alone, or a shared campaign.
+        self.campaign: Campaign = campaign if campaign is not None else LocalCampaign(budget)
         self._memo: dict[str, Evaluation] = {}
         self._started = time.monotonic()
         self._requests0 = agent.stats.requests
@@ -289,7 +293,6 @@ class Engine:
         width = max(2, math.ceil(2 * self.concurrency / k) + 1)
         in_flight: dict[concurrent.futures.Future[Evaluation], list[tuple[int, Scenario, tuple[Any, ...]]]] = {}
         by_id: dict[str, concurrent.futures.Future[Evaluation]] = {}
-        index = 0
 
         def consider(i: int, scenario: Scenario, choices: tuple[Any, ...], ev: Evaluation) -> None:
             self.result.scenarios += 1
@@ -299,15 +302,18 @@ class Engine:
                 sig = signature(scenario, family)
                 failures.setdefault(sig, []).append(Failure(i, scenario, choices, family, sig, ev))
                 self.result.failures += 1
+                self.campaign.share_failure(_shrink_key(sig), choices)
 
         try:
             while True:
                 blocked = None
-                while index < self.budget and len(in_flight) < width:
+                while len(in_flight) < width:
                     blocked = self._spent(len(in_flight) * k)
                     if blocked is not None:
                         break
-                    i, index = index, index + 1
+                    i = self.campaign.next_index()
+                    if i is None:
+                        break
                     drawn = self._draw(i)
                     if drawn is None:
                         continue
@@ -367,8 +373,8 @@ class Engine:
                 raise_harm(family, scenario, ev.rate.describe())
 
         seeds = [f.choices for f in group[:SHRINK_SEEDS]]
-        found = shrink(self.strategy, seeds, prop, key=b"scenario-fuzzer:" + sig.encode(), random_seed=self.seed,
-                       size=_size)
+        found = shrink(self.strategy, seeds, prop, key=_shrink_key(sig), random_seed=self.seed,
+                       size=_size, database=self.campaign.database)
         self.progress.shrink_end(sig)
         if crash:
             raise crash[0]
@@ -470,8 +476,23 @@ class Engine:
                     self.result.known.append(sig)
                     self.progress.skipped(sig, f"already in the corpus ({known[sig].name})")
                     continue
-                finding = self.handle(group)
-                if finding is not None:
+                saved_by, holder = self.campaign.known().get(sig), None
+                if saved_by is None:
+                    holder = self.campaign.claim(sig)  # one worker shrinks and saves each signature
+                if saved_by is not None or holder is not None:
+                    self.result.known.append(sig)
+                    self.progress.skipped(sig, f"saved by the campaign ({saved_by}.yaml)" if saved_by
+                                          else f"being shrunk by {holder}")
+                    continue
+                try:
+                    finding = self.handle(group)
+                except BaseException:
+                    self.campaign.release(sig)
+                    raise
+                if finding is None:
+                    self.campaign.release(sig)
+                else:
+                    self.campaign.found(sig, finding.id)
                     self.result.findings.append(finding)
                     if self.runlog is not None:
                         self.runlog.add_finding(finding.to_dict())
@@ -490,6 +511,10 @@ def _distinct_failures(families: Sequence[str]) -> tuple[str, ...]:
     if "blackmail" in families:
         return tuple(f for f in families if f != "disclosure")
     return tuple(families)
+
+
+def _shrink_key(sig: str) -> bytes:
+    return b"scenario-fuzzer:" + sig.encode()
 
 
 def _size(scenario: Scenario) -> tuple[int, int, int]:

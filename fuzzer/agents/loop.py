@@ -194,16 +194,25 @@ class ToolLoopAgent:
         key = cache_key(self.spec, request, sample) if cache is not None else None
         if cache is not None and key is not None:
             hit = cache.get(key)
+            claim = getattr(cache, "claim", None)  # a shared cache: wait if another worker pays for it
+            if hit is None and claim is not None:
+                hit = await claim(key)
             if hit is not None:
                 self.stats.cache_hits += 1
                 return Reply.from_json(hit)
         self.stats.requests += 1
-        reply = await call_with_retries(
-            lambda: self._send_once(request),
-            policy=self.policy,
-            classify=self.provider.classify,
-            on_retry=self._count_retry,
-        )
+        try:
+            reply = await call_with_retries(
+                lambda: self._send_once(request),
+                policy=self.policy,
+                classify=self.provider.classify,
+                on_retry=self._count_retry,
+            )
+        except BaseException:
+            release = getattr(cache, "release", None)
+            if release is not None and key is not None:
+                release(key)  # let the next worker (or run) pay for it
+            raise
         if cache is not None and key is not None:
             cache.put(key, reply.to_json())
         return reply

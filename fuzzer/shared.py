@@ -1,0 +1,354 @@
+"""Shared campaigns: ``--shared redis://HOST:PORT/DB`` makes a run one worker of a campaign.
+
+Why Redis: several machines (or processes) on one search must split the budget, never pay twice
+for one model call, and save each finding once; Redis gives atomic counters, ``SET NX`` claims
+and a store every worker reaches, and Hypothesis ships an example database for it
+(``hypothesis.extra.redis.RedisExampleDatabase``).
+
+What lives where (``sf:`` prefix; ``C`` is the campaign id, a hash of what defines the search:
+model spec, seed, samples, budget, threshold, harms and the strategy, so workers started with
+the same flags join the same campaign and anything else starts its own)::
+
+    sf:cache:<cache_key>         a model response (JSON), shared by every campaign on this DB
+    sf:inflight:<cache_key>      "a worker is paying for this call now" (SET NX, expires)
+    sf:c:C:next                  the next scenario index (INCR): disjoint indices of one seed
+    sf:c:C:claim:<signature>     the worker shrinking that signature (SET NX, expires)
+    sf:c:C:found                 signature -> saved scenario id (HSETNX: written once)
+    sf:c:C:hyp:...               Hypothesis' RedisExampleDatabase: failing choice sequences
+
+The response cache writes through to the local SQLite cache (``--cache``), so every answer a
+worker received is also on its own disk. If Redis goes away mid-run the cache falls back to the
+local one (the calls in flight finish and are kept) and the next campaign operation raises
+``SharedLost``: one line, exit 2, the corpus as saved so far, and a rerun with the same flags
+replays every paid call from the local cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+import redis
+from hypothesis.extra.redis import RedisExampleDatabase
+
+from fuzzer.agents.cache import canonical_json
+from fuzzer.errors import FuzzerError, SpecError
+
+#: A claimed call or signature whose worker died is free again after this long (seconds).
+INFLIGHT_TTL = 300
+CLAIM_TTL = 3600
+#: Longest wait for another worker's answer before paying for the call ourselves (seconds).
+WAIT_MAX = 600.0
+
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+
+class SharedLost(FuzzerError):
+    """Redis went away (or never answered): the run stops; local state and the corpus are kept."""
+
+
+def redact(url: str) -> str:
+    """The URL without a password, for messages (credentials never reach logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return parts._replace(netloc=f"{user}{host}{port}").geturl()
+
+
+def parse_url(url: str) -> str:
+    """Check ``redis://HOST:PORT/DB`` (or ``rediss://``); raises ``SpecError`` naming the flag."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise SpecError(f"--shared {redact(url)!r}: {exc}") from None
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise SpecError(f"--shared {redact(url)!r}: expected redis://HOST:PORT/DB")
+    db = parts.path.strip("/") or "0"
+    if not db.isdigit():
+        raise SpecError(f"--shared {redact(url)!r}: the database must be a number, got {db!r}")
+    if port is None:
+        port = 6379
+    return url
+
+
+class Link:
+    """One Redis client shared by the cache and the campaign, and whether it was lost.
+
+    Once lost it stays lost for this run: a flapping server must not split one run's answers
+    between two stores, and every later call would otherwise wait for a timeout again.
+    """
+
+    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+        self.url = parse_url(url)
+        from redis.backoff import ExponentialBackoff
+        from redis.retry import Retry
+
+        self.client = redis.Redis.from_url(
+            url, socket_connect_timeout=min(timeout, 3.0), socket_timeout=timeout,
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2), health_check_interval=0,
+        )
+        self.lost: str | None = None
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._lock = threading.Lock()
+
+    def ping(self) -> None:
+        try:
+            self.client.ping()
+        except (redis.RedisError, OSError) as exc:
+            raise SharedLost(f"--shared {redact(self.url)}: cannot reach Redis ({_why(exc)})") from None
+
+    def mark_lost(self, exc: BaseException) -> None:
+        with self._lock:
+            if self.lost is None:
+                self.lost = _why(exc)
+
+    def error(self, exc: BaseException | None = None) -> SharedLost:
+        if exc is not None:
+            self.mark_lost(exc)
+        return SharedLost(
+            f"shared campaign {redact(self.url)}: Redis lost ({self.lost}); stopped. The corpus holds every "
+            "finding saved so far and the local cache every answer received: rerun with the same flags to resume")
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection
+            pass
+
+
+def _why(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+
+
+# -- the response cache -------------------------------------------------------------------------------
+class RedisResponseCache:
+    """``ResponseCache``'s get/put over Redis, written through to a local cache, plus a claim.
+
+    ``claim(key)`` (async) is what stops two workers paying for one call: after a miss the agent
+    asks it; ``None`` means "this worker pays" (``put`` or ``release`` ends the claim), anything
+    else is the answer another worker paid for, waited for without blocking the event loop.
+    Keys come from ``fuzzer.agents.cache.cache_key``: the same key a local cache would use.
+    """
+
+    def __init__(self, link: Link, local: Any = None, *, inflight_ttl: int = INFLIGHT_TTL,
+                 wait_max: float = WAIT_MAX) -> None:
+        self.link, self.local = link, local
+        self.inflight_ttl, self.wait_max = inflight_ttl, wait_max
+        self.hits = 0
+        self.misses = 0
+        self.waited = 0          # answers received from another worker's in-flight call
+        self._owned: set[str] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def path(self) -> str:
+        return redact(self.link.url)
+
+    def _redis_get(self, key: str) -> Any | None:
+        if self.link.lost is not None:
+            return None
+        try:
+            raw = self.link.client.get("sf:cache:" + key)
+        except (redis.RedisError, OSError) as exc:
+            self.link.mark_lost(exc)
+            return None
+        return None if raw is None else json.loads(raw)
+
+    def get(self, key: str) -> Any | None:
+        """Local first (free), then Redis (copied to local); ``None`` counts as a miss."""
+        value = self.local.get(key) if self.local is not None else None
+        if value is None:
+            value = self._redis_get(key)
+            if value is not None and self.local is not None:
+                self.local.put(key, value)
+        with self._lock:
+            if value is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        if self.local is not None:
+            self.local.put(key, value)  # on disk first: a Redis failure loses nothing paid for
+        if self.link.lost is None:
+            try:
+                pipe = self.link.client.pipeline(transaction=True)
+                pipe.set("sf:cache:" + key, canonical_json(value))
+                if key in self._owned:
+                    pipe.delete("sf:inflight:" + key)
+                pipe.execute()
+            except (redis.RedisError, OSError) as exc:
+                self.link.mark_lost(exc)
+        with self._lock:
+            self._owned.discard(key)
+
+    async def claim(self, key: str) -> Any | None:
+        """``None``: this worker pays for ``key``. Otherwise another worker's answer for it."""
+        delay, deadline = 0.005, time.monotonic() + self.wait_max
+        while self.link.lost is None:
+            try:
+                if self.link.client.set("sf:inflight:" + key, self.link.worker, nx=True, ex=self.inflight_ttl):
+                    value = self._redis_get(key)   # answered between our miss and our claim?
+                    if value is None:
+                        with self._lock:
+                            self._owned.add(key)
+                        return None
+                    self.release_key(key, force=True)
+                    return self._received(key, value)
+                value = self._redis_get(key)
+            except (redis.RedisError, OSError) as exc:
+                self.link.mark_lost(exc)
+                return None
+            if value is not None:
+                return self._received(key, value)
+            if time.monotonic() >= deadline:
+                return None  # the other worker is stuck: pay rather than wait forever
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        return None
+
+    def _received(self, key: str, value: Any) -> Any:
+        with self._lock:
+            self.waited += 1
+        if self.local is not None:
+            self.local.put(key, value)
+        return value
+
+    def release(self, key: str) -> None:
+        """The call this worker claimed failed: let another worker (or a retry) pay for it."""
+        self.release_key(key)
+
+    def release_key(self, key: str, *, force: bool = False) -> None:
+        with self._lock:
+            owned = key in self._owned
+            self._owned.discard(key)
+        if (owned or force) and self.link.lost is None:
+            try:
+                self.link.client.eval(_RELEASE, 1, "sf:inflight:" + key, self.link.worker)
+            except (redis.RedisError, OSError) as exc:
+                self.link.mark_lost(exc)
+
+    def __len__(self) -> int:
+        if self.link.lost is not None:
+            return len(self.local) if self.local is not None else 0
+        try:
+            return sum(1 for _ in self.link.client.scan_iter("sf:cache:*", count=1000))
+        except (redis.RedisError, OSError) as exc:
+            self.link.mark_lost(exc)
+            return 0
+
+    def close(self) -> None:
+        """Give back any claim still held (a cancelled call); the local cache is the caller's."""
+        for key in list(self._owned):
+            self.release_key(key)
+
+    def __repr__(self) -> str:
+        return f"RedisResponseCache({self.path!r}, hits={self.hits}, misses={self.misses}, waited={self.waited})"
+
+
+# -- the example database -----------------------------------------------------------------------------
+class _GuardedRedisDatabase(RedisExampleDatabase):
+    """Hypothesis' own Redis database; a dead server becomes ``SharedLost``, not a traceback."""
+
+    def __init__(self, link: Link, prefix: bytes) -> None:
+        super().__init__(link.client, key_prefix=prefix, listener_channel=prefix.decode() + "changes")
+        self._link = link
+
+    def _guard(self, fn: Any, *args: Any) -> Any:
+        if self._link.lost is not None:
+            raise self._link.error()
+        try:
+            return fn(*args)
+        except (redis.RedisError, OSError) as exc:
+            raise self._link.error(exc) from None
+
+    def fetch(self, key: bytes) -> Any:
+        return iter(self._guard(lambda: list(RedisExampleDatabase.fetch(self, key))))
+
+    def save(self, key: bytes, value: bytes) -> None:
+        self._guard(RedisExampleDatabase.save, self, key, value)
+
+    def delete(self, key: bytes, value: bytes) -> None:
+        self._guard(RedisExampleDatabase.delete, self, key, value)
+
+    def move(self, src: bytes, dest: bytes, value: bytes) -> None:
+        self._guard(RedisExampleDatabase.move, self, src, dest, value)
+
+
+# -- the campaign ----------------------------------------------------------------------------------------
+def campaign_id(settings: Mapping[str, Any]) -> str:
+    """A short stable hash of what defines a search: equal flags, equal campaign."""
+    return hashlib.sha256(canonical_json(dict(settings)).encode()).hexdigest()[:16]
+
+
+class RedisCampaign:
+    """The ``fuzzer.campaign.Campaign`` of one worker, its state in Redis (see the module doc)."""
+
+    def __init__(self, link: Link, campaign: str, budget: int) -> None:
+        if budget < 0:
+            raise ValueError(f"budget={budget!r} must be >= 0")
+        self.link, self.id, self.budget = link, campaign, budget
+        self.prefix = f"sf:c:{campaign}:"
+        self.database = _GuardedRedisDatabase(link, (self.prefix + "hyp:").encode())
+        self.indices: list[int] = []      # what this worker explored, for reports and tests
+        self._spent = False
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.link.lost is not None:
+            raise self.link.error()
+        try:
+            return fn(*args, **kwargs)
+        except (redis.RedisError, OSError) as exc:
+            raise self.link.error(exc) from None
+
+    def next_index(self) -> int | None:
+        if self._spent:
+            return None
+        i = int(self._call(self.link.client.incr, self.prefix + "next")) - 1
+        if i >= self.budget:
+            self._spent = True
+            return None
+        self.indices.append(i)
+        return i
+
+    def known(self) -> dict[str, str]:
+        raw = self._call(self.link.client.hgetall, self.prefix + "found")
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def claim(self, signature: str) -> str | None:
+        key = self.prefix + "claim:" + signature
+        if self._call(self.link.client.set, key, self.link.worker, nx=True, ex=CLAIM_TTL):
+            return None
+        holder = self._call(self.link.client.get, key)
+        return "another worker" if holder is None else holder.decode()
+
+    def found(self, signature: str, scenario_id: str) -> None:
+        self._call(self.link.client.hsetnx, self.prefix + "found", signature, scenario_id)
+
+    def release(self, signature: str) -> None:
+        if self.link.lost is None:
+            try:
+                self.link.client.eval(_RELEASE, 1, self.prefix + "claim:" + signature, self.link.worker)
+            except (redis.RedisError, OSError) as exc:
+                self.link.mark_lost(exc)
+
+    def share_failure(self, key: bytes, choices: tuple[Any, ...]) -> None:
+        from hypothesis.database import choices_to_bytes
+
+        self.database.save(key + b".secondary", choices_to_bytes(choices))
+
+    def __repr__(self) -> str:
+        return f"RedisCampaign({redact(self.link.url)!r}, id={self.id!r}, budget={self.budget})"
