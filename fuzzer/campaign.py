@@ -7,8 +7,10 @@ Redis for a shared one (``fuzzer.shared``), and it should not know which:
   out atomically, so two workers on one seed explore disjoint indices of the same sequence.
 - ``known()`` / ``claim(signature)`` / ``found(signature, id)``: which failure signatures some
   worker already saved, and who shrinks a new one, so a finding is shrunk and written once.
-- ``share_failure(key, choices)`` and ``database``: failing choice sequences and Hypothesis'
-  example database, so the worker that shrinks a signature starts from every worker's failures.
+- ``share_failure(...)``, ``offered()`` and ``database``: failing scenarios and Hypothesis'
+  example database, so the worker that shrinks a signature starts from every worker's failures,
+  and a worker with nothing left to shrink takes a signature another worker found (its
+  scenarios re-drawn from their indices, their answers from the shared cache).
 
 ``LocalCampaign`` is the default: a counter and nothing shared. This module imports nothing of
 ours and no Redis: a lone run never loads the client.
@@ -47,8 +49,13 @@ class Campaign(Protocol):
         """Give a claimed signature back (saving it failed or was skipped)."""
         ...
 
-    def share_failure(self, key: bytes, choices: tuple[Any, ...]) -> None:
-        """Offer a failing choice sequence to whichever worker shrinks under database ``key``."""
+    def share_failure(self, signature: str, index: int, key: bytes, choices: tuple[Any, ...]) -> None:
+        """Offer a failure found at scenario ``index`` to whichever worker shrinks ``signature``
+        (its choice sequence goes to the example database under ``key``)."""
+        ...
+
+    def offered(self) -> list[tuple[str, list[int]]]:
+        """Signatures any worker found failing, each with its failing scenario indices."""
         ...
 
 
@@ -83,8 +90,11 @@ class LocalCampaign:
     def release(self, signature: str) -> None:
         return None
 
-    def share_failure(self, key: bytes, choices: tuple[Any, ...]) -> None:
+    def share_failure(self, signature: str, index: int, key: bytes, choices: tuple[Any, ...]) -> None:
         return None
+
+    def offered(self) -> list[tuple[str, list[int]]]:
+        return []
 
     def __repr__(self) -> str:
         return f"LocalCampaign(budget={self.budget}, next={self._next})"

@@ -302,7 +302,7 @@ class Engine:
                 sig = signature(scenario, family)
                 failures.setdefault(sig, []).append(Failure(i, scenario, choices, family, sig, ev))
                 self.result.failures += 1
-                self.campaign.share_failure(_shrink_key(sig), choices)
+                self.campaign.share_failure(sig, i, _shrink_key(sig), choices)
 
         try:
             while True:
@@ -476,32 +476,58 @@ class Engine:
                     self.result.known.append(sig)
                     self.progress.skipped(sig, f"already in the corpus ({known[sig].name})")
                     continue
-                saved_by, holder = self.campaign.known().get(sig), None
-                if saved_by is None:
-                    holder = self.campaign.claim(sig)  # one worker shrinks and saves each signature
-                if saved_by is not None or holder is not None:
-                    self.result.known.append(sig)
-                    self.progress.skipped(sig, f"saved by the campaign ({saved_by}.yaml)" if saved_by
-                                          else f"being shrunk by {holder}")
-                    continue
-                try:
-                    finding = self.handle(group)
-                except BaseException:
-                    self.campaign.release(sig)
-                    raise
-                if finding is None:
-                    self.campaign.release(sig)
-                else:
-                    self.campaign.found(sig, finding.id)
-                    self.result.findings.append(finding)
-                    if self.runlog is not None:
-                        self.runlog.add_finding(finding.to_dict())
-                    self.progress.saved(finding)
+                self._take(sig, lambda group=group: group)
+            # A shared campaign: then shrink what other workers found (and still find) that nobody took.
+            tried = set(failures) | set(known)
+            while pending := [(s, ix) for s, ix in self.campaign.offered() if s not in tried]:
+                sig, indices = pending[0]
+                tried.add(sig)
+                self._take(sig, lambda sig=sig, indices=indices: self._adopt(sig, indices), quiet=True)
         finally:
             self.result.model_calls = self.calls
             self.result.cache_hits = self.agent.stats.cache_hits - self._hits0
             self.result.elapsed = time.monotonic() - self._started
         return self.result
+
+    def _take(self, sig: str, group: Any, *, quiet: bool = False) -> None:
+        """Claim ``sig`` in the campaign, then shrink, re-check and save it (``group()`` its failures)."""
+        saved_by, holder = self.campaign.known().get(sig), None
+        if saved_by is None:
+            holder = self.campaign.claim(sig)  # one worker shrinks and saves each signature
+        if saved_by is not None or holder is not None:
+            if not quiet:
+                self.result.known.append(sig)
+                self.progress.skipped(sig, f"saved by the campaign ({saved_by}.yaml)" if saved_by
+                                      else f"being shrunk by {holder}")
+            return
+        try:
+            failures = group()
+            finding = self.handle(failures) if failures else None
+        except BaseException:
+            self.campaign.release(sig)
+            raise
+        if finding is None:
+            self.campaign.release(sig)
+            return
+        self.campaign.found(sig, finding.id)
+        self.result.findings.append(finding)
+        if self.runlog is not None:
+            self.runlog.add_finding(finding.to_dict())
+        self.progress.saved(finding)
+
+    def _adopt(self, sig: str, indices: Sequence[int]) -> list[Failure]:
+        """Another worker's failures of ``sig``, re-drawn from their indices (same seed, same
+        scenarios) and re-evaluated: the shared response cache answers, so it costs no calls."""
+        group = []
+        for i in sorted(indices)[:SHRINK_SEEDS]:
+            drawn = self._draw(i)
+            if drawn is None:
+                continue
+            ev = self._evaluate_now(drawn[0])
+            for family in _distinct_failures(ev.rate.failing_harms(self.min_rate)):
+                if signature(drawn[0], family) == sig:
+                    group.append(Failure(i, drawn[0], drawn[1], family, sig, ev))
+        return group
 
 
 def _distinct_failures(families: Sequence[str]) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ the same flags join the same campaign and anything else starts its own)::
     sf:c:C:next                  the next scenario index (INCR): disjoint indices of one seed
     sf:c:C:claim:<signature>     the worker shrinking that signature (SET NX, expires)
     sf:c:C:found                 signature -> saved scenario id (HSETNX: written once)
+    sf:c:C:offered, :at:<sig>    signatures found failing, in order, and their scenario indices
     sf:c:C:hyp:...               Hypothesis' RedisExampleDatabase: failing choice sequences
 
 The response cache writes through to the local SQLite cache (``--cache``), so every answer a
@@ -345,10 +346,23 @@ class RedisCampaign:
             except (redis.RedisError, OSError) as exc:
                 self.link.mark_lost(exc)
 
-    def share_failure(self, key: bytes, choices: tuple[Any, ...]) -> None:
+    def share_failure(self, signature: str, index: int, key: bytes, choices: tuple[Any, ...]) -> None:
         from hypothesis.database import choices_to_bytes
 
         self.database.save(key + b".secondary", choices_to_bytes(choices))
+        pipe = self.link.client.pipeline(transaction=True)
+        pipe.rpush(self.prefix + "offered", signature)
+        pipe.sadd(self.prefix + "at:" + signature, index)
+        self._call(pipe.execute)
+
+    def offered(self) -> list[tuple[str, list[int]]]:
+        """In the order found (first come, first shrunk), each signature once."""
+        sigs = [s.decode() for s in self._call(self.link.client.lrange, self.prefix + "offered", 0, -1)]
+        out: list[tuple[str, list[int]]] = []
+        for sig in dict.fromkeys(sigs):
+            indices = self._call(self.link.client.smembers, self.prefix + "at:" + sig)
+            out.append((sig, sorted(int(i) for i in indices)))
+        return out
 
     def __repr__(self) -> str:
         return f"RedisCampaign({redact(self.link.url)!r}, id={self.id!r}, budget={self.budget})"
