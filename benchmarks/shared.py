@@ -12,10 +12,10 @@ Each worker is its own process (a stand-in for a machine) that imports everythin
 its session first, then waits for a common start signal, so process start-up is not timed. Wall
 time runs from that signal to the last worker's end (exploration, shrinking, re-checks, saving);
 calls are the requests the server received. Every configuration starts from an empty Redis and
-empty caches. Targets: speed-up alone / shared x2 >= 1.7, calls shared x2 / alone <= 1.1. Run from
+empty caches. ``--policy never`` (a model that never does harm) times exploration alone. Targets: speed-up alone / shared x2 >= 1.7, calls shared x2 / alone <= 1.1. Run from
 the repository root (needs ``redis-server``)::
 
-    python benchmarks/shared.py [--budget 40] [--samples 3] [--latency 0.2] [--concurrency 4] [--json]
+    python benchmarks/shared.py [--budget 40] [--samples 3] [--latency 0.2] [--concurrency 4] [--policy never] [--json]
 """
 
 from __future__ import annotations
@@ -94,13 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--policy", choices=("planted", "never"), default="planted",
+                    help="planted: findings to shrink; never: exploration only (nothing harmful)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
         return worker(json.loads(args.worker))
 
-    from tests._fuzz_support import planted_policy
+    from tests._fuzz_support import never_policy, planted_policy
     from tests.loopback import anthropic_server
     from tests.redis_server import redis_server
 
@@ -109,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         client = redis_srv.client()
         for name, n, shared in (("alone", 1, None), ("shared x1", 1, redis_srv.url), ("shared x2", 2, redis_srv.url)):
             client.flushdb()
-            with anthropic_server(planted_policy, latency=args.latency) as srv:
+            policy = planted_policy if args.policy == "planted" else never_policy
+            with anthropic_server(policy, latency=args.latency) as srv:
                 row = run_config(n, shared, args, srv.base_url, Path(tmp), name.replace(" ", "_"))
                 row["calls"] = srv.log.count
             rows[name] = row
@@ -122,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         "calls_ratio": two["calls"] / alone["calls"],
         "redis_overhead": rows["shared x1"]["wall"] / alone["wall"],
         "target_speedup": 1.7, "target_calls_ratio": 1.1,
-        "settings": {k: getattr(args, k) for k in ("budget", "samples", "recheck", "latency", "concurrency", "seed")},
+        "settings": {k: getattr(args, k) for k in ("budget", "samples", "recheck", "latency", "concurrency", "seed",
+                                                   "policy")},
     }
     if args.json:
         print(json.dumps({"summary": summary, "rows": rows}))

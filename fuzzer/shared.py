@@ -30,6 +30,7 @@ import asyncio
 import hashlib
 import json
 import os
+import queue
 import socket
 import threading
 import time
@@ -137,10 +138,13 @@ def _why(exc: BaseException) -> str:
 class RedisResponseCache:
     """``ResponseCache``'s get/put over Redis, written through to a local cache, plus a claim.
 
-    ``claim(key)`` (async) is what stops two workers paying for one call: after a miss the agent
-    asks it; ``None`` means "this worker pays" (``put`` or ``release`` ends the claim), anything
-    else is the answer another worker paid for, waited for without blocking the event loop.
-    Keys come from ``fuzzer.agents.cache.cache_key``: the same key a local cache would use.
+    ``claim(key)`` (async) is the lookup the agent makes (``fuzzer.agents.loop``): the local
+    cache, then Redis, and on a miss a claim on the call, so two workers never pay for one;
+    ``None`` means "this worker pays" (``put`` or ``release`` ends the claim), anything else is
+    the answer, possibly one another worker was paying for and that this one waited for. Redis
+    round trips run in a worker thread and ``put`` writes to Redis from a background writer, so a
+    slow Redis never stalls the event loop other samples run on. ``get``/``put`` keep the plain
+    ``ResponseCache`` interface for every other caller. Keys are ``fuzzer.agents.cache.cache_key``.
     """
 
     def __init__(self, link: Link, local: Any = None, *, inflight_ttl: int = INFLIGHT_TTL,
@@ -149,13 +153,22 @@ class RedisResponseCache:
         self.inflight_ttl, self.wait_max = inflight_ttl, wait_max
         self.hits = 0
         self.misses = 0
-        self.waited = 0          # answers received from another worker's in-flight call
+        self.waited = 0          # answers another worker paid for, received through a claim
         self._owned: set[str] = set()
         self._lock = threading.Lock()
+        self._writes: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._writer: threading.Thread | None = None
 
     @property
     def path(self) -> str:
         return redact(self.link.url)
+
+    def _count(self, hit: bool) -> None:
+        with self._lock:
+            if hit:
+                self.hits += 1
+            else:
+                self.misses += 1
 
     def _redis_get(self, key: str) -> Any | None:
         if self.link.lost is not None:
@@ -174,59 +187,83 @@ class RedisResponseCache:
             value = self._redis_get(key)
             if value is not None and self.local is not None:
                 self.local.put(key, value)
-        with self._lock:
-            if value is None:
-                self.misses += 1
-            else:
-                self.hits += 1
+        self._count(value is not None)
         return value
 
     def put(self, key: str, value: Any) -> None:
+        """On local disk now (a Redis failure loses nothing paid for), in Redis from the writer."""
         if self.local is not None:
-            self.local.put(key, value)  # on disk first: a Redis failure loses nothing paid for
+            self.local.put(key, value)
         if self.link.lost is None:
+            with self._lock:
+                if self._writer is None:
+                    self._writer = threading.Thread(target=self._write_loop, name="sf-redis-writer", daemon=True)
+                    self._writer.start()
+            self._writes.put((key, canonical_json(value)))
+        else:
+            with self._lock:
+                self._owned.discard(key)
+
+    def _write_loop(self) -> None:
+        while (item := self._writes.get()) is not None:
+            key, blob = item
+            with self._lock:
+                owned = key in self._owned
+                self._owned.discard(key)
+            if self.link.lost is not None:
+                continue
             try:
                 pipe = self.link.client.pipeline(transaction=True)
-                pipe.set("sf:cache:" + key, canonical_json(value))
-                if key in self._owned:
+                pipe.set("sf:cache:" + key, blob)
+                if owned:
                     pipe.delete("sf:inflight:" + key)
                 pipe.execute()
             except (redis.RedisError, OSError) as exc:
                 self.link.mark_lost(exc)
-        with self._lock:
-            self._owned.discard(key)
+
+    def _try_claim(self, key: str) -> tuple[bool, Any | None]:
+        """One round trip: claim the call, and read the answer in case it is there already."""
+        pipe = self.link.client.pipeline(transaction=False)
+        pipe.get("sf:cache:" + key)
+        pipe.set("sf:inflight:" + key, self.link.worker, nx=True, ex=self.inflight_ttl)
+        raw, claimed = pipe.execute()
+        return bool(claimed), (None if raw is None else json.loads(raw))
 
     async def claim(self, key: str) -> Any | None:
-        """``None``: this worker pays for ``key``. Otherwise another worker's answer for it."""
-        delay, deadline = 0.005, time.monotonic() + self.wait_max
+        """The answer for ``key`` (local, Redis, or another worker's call waited for), or ``None``:
+        a miss, and this worker now holds the claim and pays."""
+        value = self.local.get(key) if self.local is not None else None
+        if value is not None:
+            self._count(True)
+            return value
+        delay, deadline, first = 0.005, time.monotonic() + self.wait_max, True
         while self.link.lost is None:
             try:
-                if self.link.client.set("sf:inflight:" + key, self.link.worker, nx=True, ex=self.inflight_ttl):
-                    value = self._redis_get(key)   # answered between our miss and our claim?
-                    if value is None:
-                        with self._lock:
-                            self._owned.add(key)
-                        return None
-                    self.release_key(key, force=True)
-                    return self._received(key, value)
-                value = self._redis_get(key)
+                claimed, value = await asyncio.to_thread(self._try_claim, key)
             except (redis.RedisError, OSError) as exc:
                 self.link.mark_lost(exc)
-                return None
+                break
             if value is not None:
-                return self._received(key, value)
+                if claimed:
+                    self.release_key(key, force=True)
+                if not first:
+                    with self._lock:
+                        self.waited += 1
+                self._count(True)
+                if self.local is not None:
+                    self.local.put(key, value)
+                return value
+            if claimed:
+                with self._lock:
+                    self._owned.add(key)
+                break
             if time.monotonic() >= deadline:
-                return None  # the other worker is stuck: pay rather than wait forever
+                break  # the other worker is stuck: pay rather than wait forever
+            first = False
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.1)
+        self._count(False)
         return None
-
-    def _received(self, key: str, value: Any) -> Any:
-        with self._lock:
-            self.waited += 1
-        if self.local is not None:
-            self.local.put(key, value)
-        return value
 
     def release(self, key: str) -> None:
         """The call this worker claimed failed: let another worker (or a retry) pay for it."""
@@ -242,7 +279,16 @@ class RedisResponseCache:
             except (redis.RedisError, OSError) as exc:
                 self.link.mark_lost(exc)
 
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until every ``put`` reached Redis (or Redis was lost)."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            self._writes.put(None)
+            writer.join(timeout)
+
     def __len__(self) -> int:
+        self.flush()
         if self.link.lost is not None:
             return len(self.local) if self.local is not None else 0
         try:
@@ -252,7 +298,9 @@ class RedisResponseCache:
             return 0
 
     def close(self) -> None:
-        """Give back any claim still held (a cancelled call); the local cache is the caller's."""
+        """Flush the writes and give back any claim still held (a cancelled call); the local
+        cache is the caller's to close."""
+        self.flush()
         for key in list(self._owned):
             self.release_key(key)
 

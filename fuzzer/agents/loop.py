@@ -193,10 +193,8 @@ class ToolLoopAgent:
         cache = self.options.cache
         key = cache_key(self.spec, request, sample) if cache is not None else None
         if cache is not None and key is not None:
-            hit = cache.get(key)
-            claim = getattr(cache, "claim", None)  # a shared cache: wait if another worker pays for it
-            if hit is None and claim is not None:
-                hit = await claim(key)
+            claim = getattr(cache, "claim", None)  # a shared cache: a lookup that also claims the call
+            hit = await claim(key) if claim is not None else cache.get(key)
             if hit is not None:
                 self.stats.cache_hits += 1
                 return Reply.from_json(hit)
