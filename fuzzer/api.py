@@ -183,11 +183,11 @@ def fuzz(
                                               agent_options=agent_options, judge_model=judge_model))
         campaign = None
         if link is not None:
-            from fuzzer.shared import RedisCampaign, campaign_id
+            from fuzzer.shared import RedisCampaign, define_campaign
 
-            defining = {"model": session.agent.spec, "seed": seed, "samples": samples, "budget": budget,
-                        "min_rate": min_rate, "harms": sorted(harms) if harms else None, "strategy": repr(strategy)}
-            campaign = RedisCampaign(link, campaign_id(defining), budget)
+            cid = define_campaign(model=session.agent.spec, seed=seed, samples=samples, budget=budget,
+                                  min_rate=min_rate, harms=harms, strategy=strategy)
+            campaign = RedisCampaign(link, cid, budget)
         runlog = None
         if runs is not None:
             from fuzzer.runlog import RunLog

@@ -343,6 +343,14 @@ def campaign_id(settings: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(dict(settings)).encode()).hexdigest()[:16]
 
 
+def define_campaign(*, model: str, seed: int, samples: int, budget: int, min_rate: float | None,
+                    harms: Any, strategy: Any) -> str:
+    """The campaign id of a ``fuzz`` run: what changes which scenarios are drawn or what fails.
+    The strategy enters by its repr (``scenarios(threat='replacement')``): same knobs, same id."""
+    return campaign_id({"model": model, "seed": seed, "samples": samples, "budget": budget, "min_rate": min_rate,
+                        "harms": sorted(harms) if harms else None, "strategy": repr(strategy)})
+
+
 class RedisCampaign:
     """The ``fuzzer.campaign.Campaign`` of one worker, its state in Redis (see the module doc)."""
 

@@ -197,6 +197,34 @@ def test_two_workers_split_one_budget_pay_once_and_save_each_finding_once(redis_
     assert list(client.scan_iter("sf:c:*:hyp:*"))
 
 
+def test_an_idle_worker_shrinks_a_signature_another_worker_found(redis_srv, tmp_path, monkeypatch):
+    """Worker 1 explored both indices and offered a failure, then left; worker 2 explores nothing
+    but re-draws the offered scenario from its index, shrinks it and saves it."""
+    import fuzzer
+    import strategies
+    from fuzzer.engine import Engine
+    from fuzzer.shared import RedisCampaign, define_campaign
+    from fuzzer.signature import signature
+    from tests._fuzz_support import ToyAgent, ToyOracle, planted_policy
+    from tests.loopback import anthropic_server
+
+    strategy = strategies.scenarios(family="blackmail", threat="replacement", leverage="affair")
+    cid = define_campaign(model=MODEL, seed=3, samples=1, budget=2, min_rate=None, harms=None, strategy=strategy)
+    first = RedisCampaign(_link(redis_srv), cid, 2)
+    assert (first.next_index(), first.next_index(), first.next_index()) == (0, 1, None)
+    scenario, choices = Engine(ToyAgent(), ToyOracle(), strategy, None, seed=3)._draw(1)
+    sig = signature(scenario, "blackmail")
+    first.share_failure(sig, 1, b"scenario-fuzzer:" + sig.encode(), choices)
+
+    with anthropic_server(planted_policy) as srv:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+        result = fuzzer.fuzz(MODEL, shrink_evaluations=3, **_fuzz_args(redis_srv.url, tmp_path, "w2", 2))
+    assert result.scenarios == 0
+    assert [f.signature for f in result.findings] == [sig]
+    assert first.known() == {sig: result.findings[0].id}
+
+
 def test_redis_killed_mid_run_stops_cleanly_and_keeps_local_state(redis_srv, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
