@@ -29,6 +29,12 @@ Budgets: ``budget`` scenarios; ``max_calls`` model requests (a soft cap: once sp
 evaluation starts and any scenario not already evaluated counts as not evaluated, i.e. passing,
 so the run ends consistently; work in flight finishes); ``time_limit`` seconds (same rule).
 
+Campaigns (``fuzzer.campaign``): scenario indices come from ``campaign.next_index()`` and each
+new signature is claimed from the campaign before it is shrunk. Alone, that is a counter and
+every claim succeeds; in a shared campaign (``fuzzer.shared``, Redis) the workers explore
+disjoint indices, each signature is shrunk and saved by one worker, and a worker with nothing
+left shrinks signatures others found (``offered()``).
+
 The engine never draws: it reports through a ``Progress`` object whose methods the CLI
 overrides with rich progress bars.
 """

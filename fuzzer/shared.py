@@ -60,19 +60,18 @@ class SharedLost(FuzzerError):
 def redact(url: str) -> str:
     """The URL without a password, for messages (credentials never reach logs)."""
     parts = urlsplit(url)
-    if parts.password is None:
+    if "@" not in parts.netloc:
         return url
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return parts._replace(netloc=f"{user}{host}{port}").geturl()
+    user, _, hostport = parts.netloc.rpartition("@")
+    name = user.split(":", 1)[0] if ":" in user else ""
+    return parts._replace(netloc=f"{name}:***@{hostport}").geturl()
 
 
 def parse_url(url: str) -> str:
     """Check ``redis://HOST:PORT/DB`` (or ``rediss://``); raises ``SpecError`` naming the flag."""
     try:
         parts = urlsplit(url)
-        port = parts.port
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError as exc:
         raise SpecError(f"--shared {redact(url)!r}: {exc}") from None
     if parts.scheme not in ("redis", "rediss") or not parts.hostname:
@@ -80,8 +79,6 @@ def parse_url(url: str) -> str:
     db = parts.path.strip("/") or "0"
     if not db.isdigit():
         raise SpecError(f"--shared {redact(url)!r}: the database must be a number, got {db!r}")
-    if port is None:
-        port = 6379
     return url
 
 

@@ -116,6 +116,9 @@ def test_a_bad_url_or_a_dead_server_is_one_line(redis_srv):
         Link("http://127.0.0.1:1/0")
     with pytest.raises(SpecError, match="must be a number"):
         Link("redis://127.0.0.1:1/x")
+    with pytest.raises(SpecError) as bad_port:
+        Link("redis://:hunter2@127.0.0.1:port/0")
+    assert "hunter2" not in str(bad_port.value) and "***" in str(bad_port.value)
     dead = f"redis://:hunter2@127.0.0.1:{redis_srv.port}/0"
     redis_srv.kill()
     with pytest.raises(SharedLost) as err:
