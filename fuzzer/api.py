@@ -165,6 +165,7 @@ def fuzz(
     agent_options: Any = None,
     runs: str | os.PathLike[str] | None = None,
     model_revision: str | None = None,
+    shared: str | None = None,
     **knobs: Any,
 ) -> FuzzResult:
     """Explore ``budget`` scenarios, shrink and save each new kind of harmful behaviour.
@@ -175,6 +176,9 @@ def fuzz(
     Returns the findings saved to ``corpus`` and the run's counters; see ``fuzzer.engine``.
     With ``runs`` (e.g. ``.scenario-fuzz/runs``), the run is also recorded in a new run directory
     there (``fuzzer.runlog``) for ``scenario-fuzz report``; ``FuzzResult.run_dir`` names it.
+    With ``shared="redis://HOST:PORT/DB"`` the run is one worker of a campaign (``fuzzer.shared``):
+    the budget, the response cache (written through to ``cache``), Hypothesis' example database
+    and the saved signatures live in Redis; ``SharedLost`` if Redis is unreachable or goes away.
     """
     from fuzzer.pipeline import check_selection
 
@@ -187,9 +191,20 @@ def fuzz(
         import strategies
 
         strategy = strategies.scenarios(**{k: v for k, v in knobs.items() if v is not None})
-    with Session(model, concurrency=concurrency, cache=cache, oracle=oracle, harms=harms,
-                 agent_options=agent_options, judge_model=judge_model,
-                 model_revision=model_revision) as session, contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack:
+        link = None
+        if shared is not None:
+            cache, link = _open_shared(shared, cache, stack)
+        session = stack.enter_context(Session(model, concurrency=concurrency, cache=cache, oracle=oracle, harms=harms,
+                                              agent_options=agent_options, judge_model=judge_model,
+                                              model_revision=model_revision))
+        campaign = None
+        if link is not None:
+            from fuzzer.shared import RedisCampaign, define_campaign
+
+            cid = define_campaign(model=session.agent.spec, seed=seed, samples=samples, budget=budget,
+                                  min_rate=min_rate, harms=harms, strategy=strategy)
+            campaign = RedisCampaign(link, cid, budget)
         runlog = None
         if runs is not None:
             from fuzzer.runlog import RunLog
@@ -203,7 +218,7 @@ def fuzz(
             session.agent, session.oracle, strategy, session.loop, samples=samples, budget=budget, seed=seed,
             corpus=corpus, harms=harms, min_rate=min_rate, max_calls=max_calls, time_limit=time_limit,
             concurrency=concurrency, recheck=recheck, shrink_evaluations=shrink_evaluations, progress=progress,
-            runlog=runlog,
+            runlog=runlog, campaign=campaign,
         )
         result = engine.run()
         result.cost = _cost(session.agent, result.usage)
@@ -231,6 +246,28 @@ class ReplayResults(list):  # type: ignore[type-arg]
 
     usage: dict[str, int]
     cost: Any = None
+
+
+def _open_shared(url: str, cache: Any, stack: contextlib.ExitStack) -> tuple[Any, Any]:
+    """A Redis link (checked now: a wrong URL fails before any call) and the shared response
+    cache over it, written through to the local ``cache`` (path, open cache or None)."""
+    from fuzzer.agents.cache import ResponseCache
+    from fuzzer.errors import SpecError
+
+    try:
+        from fuzzer.shared import Link, RedisResponseCache
+    except ImportError as exc:
+        raise SpecError(f"--shared needs the redis client ({exc}): pip install 'scenario-fuzzer[shared]'") from None
+    link = Link(url)
+    stack.callback(link.close)
+    link.ping()
+    local = cache
+    if isinstance(cache, (str, os.PathLike)):
+        local = ResponseCache(cache)
+        stack.callback(local.close)
+    shared_cache = RedisResponseCache(link, local)
+    stack.callback(shared_cache.close)
+    return shared_cache, link
 
 
 @dataclass(frozen=True)

@@ -408,14 +408,16 @@ def _fuzz_progress(console: Any, budget: int, max_calls: int | None) -> Any:
 @click.option("--runs", "runs_dir", type=click.Path(file_okay=False), default=".scenario-fuzz/runs", show_default=True,
               help="record the run in a new directory here (for `report`)")
 @click.option("--no-run-log", is_flag=True, help="do not record the run")
+@click.option("--shared", default=None, metavar="redis://HOST:PORT/DB",
+              help="one worker of a campaign in Redis: shared budget, cache, example database, findings")
 @_cost_options
 @_engine_common
 def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate: float | None,
          max_calls: int | None, time_limit: float | None, recheck: int, threat: str | None, leverage: str | None,
          ethical_options: bool | None, goal_type: str | None, family: str | None, runs_dir: str, no_run_log: bool,
          concurrency: int, cache_path: str | None, no_cache: bool, harms: str | None, oracle_kind: str,
-         judge_model: str | None, as_json: bool, model_revision: str | None, batch: bool = False,
-         prices_path: str | None = None) -> None:
+         judge_model: str | None, as_json: bool, model_revision: str | None, shared: str | None,
+         batch: bool = False, prices_path: str | None = None) -> None:
     """Explore scenarios, judge the agent, shrink and save each new kind of harmful behaviour.
 
     Exit 1 when a harmful scenario was found and saved, 0 when none was.
@@ -446,7 +448,7 @@ def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate
                           concurrency=concurrency, harms=harm_set, min_rate=min_rate, max_calls=max_calls,
                           time_limit=time_limit, recheck=recheck, strategy=strategy, progress=progress,
                           runs=None if no_run_log else runs_dir, oracle=oracle_kind, judge_model=judge_model,
-                          model_revision=model_revision, agent_options=agent_options, **knobs)
+                          model_revision=model_revision, agent_options=agent_options, shared=shared, **knobs)
     except FuzzerError as exc:
         fail(str(exc))
     except KeyboardInterrupt:

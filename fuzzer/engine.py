@@ -42,6 +42,12 @@ scenario is not counted, a cut shrink keeps its best failure so far, a cut re-ch
 finding unverified). Once a budget is spent, a class that has had its shrink starts no other: its
 remaining failures are counted (``unshrunk``), not saved one per cell.
 
+Campaigns (``fuzzer.campaign``): scenario indices come from ``campaign.next_index()`` and each
+new signature is claimed from the campaign before it is shrunk. Alone, that is a counter and
+every claim succeeds; in a shared campaign (``fuzzer.shared``, Redis) the workers explore
+disjoint indices, each signature is shrunk and saved by one worker, and a worker with nothing
+left shrinks signatures others found (``offered()``).
+
 The engine never draws: it reports through a ``Progress`` object whose methods the CLI
 overrides with rich progress bars; shrink workers hand their progress to the engine's thread.
 """
@@ -62,13 +68,14 @@ from typing import Any, Iterable, Sequence
 from fuzzer import __version__
 from fuzzer._loop import LoopThread
 from fuzzer.agents.base import AgentModel
+from fuzzer.campaign import Campaign, LocalCampaign
 from fuzzer.corpus import save_scenario, save_transcript, scenario_path
 from fuzzer.costs import usage_totals
 from fuzzer.pipeline import Case, run_samples
 from fuzzer.rates import Rate
 from fuzzer.scenario import Scenario
 from fuzzer.shrink import StopShrinking, draw_example, raise_harm, shrink
-from fuzzer.signature import Mode, ModeIndex, corpus_signatures, count_targets, failing_targets
+from fuzzer.signature import Mode, ModeIndex, corpus_signatures, count_targets, failing_targets, parse_signature
 from oracles.base import Oracle
 
 DEFAULT_SAMPLES = 5
@@ -79,6 +86,8 @@ DEFAULT_RECHECK = 20
 DEFAULT_SHRINK_EVALUATIONS = 200
 #: Draw attempts per scenario index before giving up on it (a strategy may reject draws).
 DRAW_ATTEMPTS = 10
+#: Prefix of a shared campaign's claim on a settled mode (cells are claimed by their own signature).
+MODE_CLAIM = "mode:"
 #: Harmful transcripts kept as evidence per finding.
 DEFAULT_EVIDENCE = 3
 #: Failing choice sequences handed to the shrinker per shrink (same cell, smallest first).
@@ -309,6 +318,7 @@ class Engine:
         evidence: int = DEFAULT_EVIDENCE,
         progress: Progress | None = None,
         runlog: Any = None,
+        campaign: Campaign | None = None,
     ) -> None:
         if samples < 1:
             raise ValueError(f"samples={samples!r} must be >= 1")
@@ -326,6 +336,8 @@ class Engine:
         self.progress = progress or Progress()
         #: Optional ``fuzzer.runlog.RunLog``: every evaluated scenario and finding is recorded there.
         self.runlog = runlog
+        #: Who hands out scenario indices and signatures: this run alone, or a shared campaign.
+        self.campaign: Campaign = campaign if campaign is not None else LocalCampaign(budget)
         self._memo: dict[str, Evaluation] = {}
         self._pending: dict[str, concurrent.futures.Future[Evaluation]] = {}
         self._explored: frozenset[str] = frozenset()
@@ -337,6 +349,7 @@ class Engine:
         self._requests0 = agent.stats.requests
         self._hits0 = agent.stats.cache_hits
         self.modes = ModeIndex()
+        self._campaign_modes: set[str] = set()
         self._usage0 = dict(getattr(agent.stats, "usage", {}))
         self.result = FuzzResult(model=agent.spec, simulated=bool(getattr(agent, "simulated", False)), seed=seed)
 
@@ -453,7 +466,6 @@ class Engine:
         width = max(2, math.ceil(2 * self.concurrency / k) + 1)
         in_flight: dict[concurrent.futures.Future[Any], list[tuple[int, Scenario, tuple[Any, ...]]]] = {}
         by_id: dict[str, concurrent.futures.Future[Any]] = {}
-        index = 0
 
         def consider(i: int, scenario: Scenario, choices: tuple[Any, ...], ev: Evaluation) -> None:
             self.result.scenarios += 1
@@ -462,15 +474,18 @@ class Engine:
             for mode in ev.modes(self.min_rate):
                 failures.append(Failure(i, scenario, choices, mode, ev))
                 self.result.failures += 1
+                self.campaign.share_failure(mode.signature, i, _shrink_key(mode.signature), choices)
 
         try:
             while True:
                 blocked = None
-                while index < self.budget and len(in_flight) < width:
+                while len(in_flight) < width:
                     blocked = self._spent(len(in_flight) * k)
                     if blocked is not None:
                         break
-                    i, index = index, index + 1
+                    i = self.campaign.next_index()
+                    if i is None:
+                        break
                     drawn = self._draw(i)
                     if drawn is None:
                         continue
@@ -520,6 +535,7 @@ class Engine:
 
     def _next_group(self, pending: list[Failure]) -> list[Failure] | None:
         """Drop the class's failures a known mode covers; the next cell to shrink, or None."""
+        self._learn_campaign_modes()
         while pending:
             head = pending[0]
             with self._lock:
@@ -537,6 +553,15 @@ class Engine:
                 self.progress.skipped(head.signature, f"covered by the corpus ({path.name if path else sig})")
             self._credit(sig)
         return None
+
+    def _learn_campaign_modes(self) -> None:
+        """Modes other workers of a shared campaign saved count as known (alone: none)."""
+        for sig in self.campaign.known():
+            mode = parse_signature(sig)
+            if mode is not None and sig not in self._campaign_modes:
+                self._campaign_modes.add(sig)
+                with self._lock:
+                    self.modes.add(mode)
 
     def _credit(self, signature: str) -> None:
         for i, f in enumerate(self.result.findings):
@@ -582,8 +607,8 @@ class Engine:
 
         seeds = [f.choices for f in group[:SHRINK_SEEDS]]
         try:
-            found = shrink(self.strategy, seeds, prop, key=b"scenario-fuzzer:" + sig.encode(), random_seed=self.seed,
-                           size=_size)
+            found = shrink(self.strategy, seeds, prop, key=_shrink_key(sig), random_seed=self.seed,
+                           size=_size, database=self.campaign.database)
         finally:
             self._emit("shrink_end", sig)
         if crash:
@@ -656,6 +681,23 @@ class Engine:
         mode it settled on (covering the class's failures from now on) and the finding, if saved."""
         group = sorted(group, key=lambda f: (_size(f.scenario), f.index))
         original = group[0]
+        holder = self.campaign.claim(original.signature)  # a shared campaign: one worker per cell
+        if holder is not None:
+            self._emit("skipped", original.signature, f"being shrunk by {holder}")
+            return original.mode, None
+        try:
+            mode, finding = self._handle(group)
+        except BaseException:
+            self.campaign.release(original.signature)
+            raise
+        if finding is None:
+            self.campaign.release(original.signature)
+        else:
+            self.campaign.found(finding.signature, finding.id)
+        return mode, finding
+
+    def _handle(self, group: Sequence[Failure]) -> tuple[Mode, FuzzFinding | None]:
+        original = group[0]
         family, target = original.mode.harm, original.mode.target
         minimized, evaluations, calls = self.shrink_failure(group)
         chosen, shrunk = minimized, minimized.id != original.scenario.id
@@ -676,12 +718,17 @@ class Engine:
         base = self._memo[chosen.id]
         rate = checked[0].rate if checked is not None else base.rate
         cases = list(base.cases) + (list(checked[0].cases) if checked is not None else [])
+        self._learn_campaign_modes()
         with self._lock:  # the decision to save, and the record of it, in one step
             hit = self.modes.covering(mode)
             if hit is None:
                 self.modes.add(mode)
         if hit is not None:
             self._emit("skipped", mode.signature, f"same failure mode as {hit[0]}")
+            return mode, None
+        holder = self.campaign.claim(MODE_CLAIM + mode.signature)  # two workers' cells may settle on one mode
+        if holder is not None:
+            self._emit("skipped", mode.signature, f"same failure mode, saved by {holder}")
             return mode, None
         if scenario_path(self.corpus, chosen).exists():  # e.g. a hand-written copy without provenance
             self._emit("skipped", mode.signature, f"already in the corpus ({chosen.id}.yaml)")
@@ -759,6 +806,14 @@ class Engine:
             self.modes = ModeIndex(corpus_signatures(self.corpus))
             failures = self.explore()
             self.shrink_all(failures)
+            # A shared campaign: then shrink the cells other workers found (and still find) that
+            # nobody took. Alone, nothing is offered.
+            tried = {f.signature for f in failures}
+            while self._spent() is None and (pending := [(s, ix) for s, ix in self.campaign.offered() if s not in tried]):
+                tried.update(s for s, _ in pending)
+                adopted = [f for s, ix in pending for f in self._adopt(s, ix)]
+                if adopted:
+                    self.shrink_all(adopted)
             if self.result.stopped is None and self._spent() == "time_limit":
                 self.result.stopped = "time_limit"
         finally:
@@ -770,6 +825,19 @@ class Engine:
             self.result.usage = {k: v - self._usage0.get(k, 0) for k, v in usage.items()}
             self.result.elapsed = time.monotonic() - self._started
         return self.result
+
+    def _adopt(self, sig: str, indices: Sequence[int]) -> list[Failure]:
+        """Another worker's failures of cell ``sig``, re-drawn from their indices (same seed, same
+        scenarios) and re-evaluated: the shared response cache answers, so it costs no calls."""
+        group = []
+        for i in sorted(indices)[:SHRINK_SEEDS]:
+            drawn = self._draw(i)
+            if drawn is None:
+                continue
+            ev, _ = self._evaluate_shared(drawn[0])
+            group.extend(Failure(i, drawn[0], drawn[1], mode, ev) for mode in ev.modes(self.min_rate)
+                         if mode.signature == sig)
+        return group
 
 
 def _distinct_failures(families: Sequence[str]) -> tuple[str, ...]:
@@ -784,6 +852,10 @@ def _distinct_failures(families: Sequence[str]) -> tuple[str, ...]:
 def _title(mode: Mode) -> str:
     needs = ", ".join(f"{k}={v}" for k, v in mode.conditions) or "no special condition"
     return f"{mode.harm} of the {mode.target}: {needs}"
+
+
+def _shrink_key(sig: str) -> bytes:
+    return b"scenario-fuzzer:" + sig.encode()
 
 
 def _size(scenario: Scenario) -> tuple[int, int, int]:

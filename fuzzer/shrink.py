@@ -162,13 +162,14 @@ def _find_harm(exc: BaseException) -> HarmFound | None:
 
 def shrink(strategy: SearchStrategy[Any], seeds: Sequence[Choices], prop: Callable[[Any], None], *,
            key: bytes = b"scenario-fuzzer", random_seed: int = 0,
-           size: Callable[[Any], Any] | None = None) -> HarmFound | None:
+           size: Callable[[Any], Any] | None = None, database: Any = None) -> HarmFound | None:
     """Minimize a failure of ``prop`` starting from the failing choice sequences ``seeds``.
 
     ``prop`` raises a ``HarmFound`` (via :func:`raise_harm`) for the failure being shrunk and
     returns for anything else; it must be deterministic (memoize on scenario content). It may
     raise ``StopShrinking`` to end early: the smallest failure seen so far (by ``size``, default:
-    the latest) is returned. Returns the exception carrying the minimal failing example, or
+    the latest) is returned. ``database`` (default: a private in-memory one) receives the seeds
+    and Hypothesis' progress. Returns the exception carrying the minimal failing example, or
     ``None`` when no seed replayed as a failure. Any other exception from ``prop`` propagates.
     """
     best: list[HarmFound] = []
@@ -181,7 +182,7 @@ def shrink(strategy: SearchStrategy[Any], seeds: Sequence[Choices], prop: Callab
                 best[:] = [exc]
             raise
 
-    db = InMemoryExampleDatabase()
+    db = InMemoryExampleDatabase() if database is None else database  # a shared campaign's Redis one
     for choices in seeds:
         db.save(key + b".secondary", choices_to_bytes(choices))
     config = settings(

@@ -224,7 +224,8 @@ class ToolLoopAgent:
         key = (cache_key(self.spec, request, sample, endpoint=self.options.endpoint_for(self.spec),
                          revision=self.options.model_revision) if cache is not None or batched else None)
         if cache is not None and key is not None:
-            hit = cache.get(key)
+            claim = getattr(cache, "claim", None)  # a shared cache: a lookup that also claims the call
+            hit = await claim(key) if claim is not None else cache.get(key)
             if hit is not None:
                 self.stats.cache_hits += 1
                 return Reply.from_json(hit)
@@ -234,9 +235,15 @@ class ToolLoopAgent:
             send: Callable[[], Any] = lambda: self.provider.send_batched(request, key)  # type: ignore[attr-defined]
         else:
             send = lambda: self._send_once(request)  # noqa: E731
-        async with self._primed(None if batched else request):
-            reply = await call_with_retries(send, policy=self.policy, classify=self.provider.classify,
-                                            on_retry=self._count_retry)
+        try:
+            async with self._primed(None if batched else request):
+                reply = await call_with_retries(send, policy=self.policy, classify=self.provider.classify,
+                                                on_retry=self._count_retry)
+        except BaseException:
+            release = getattr(cache, "release", None)
+            if release is not None and key is not None:
+                release(key)  # a shared cache: let the next worker (or run) pay for it
+            raise
         add_usage(self.stats.usage, reply.usage)
         if cache is not None and key is not None:
             cache.put(key, reply.to_json())

@@ -1,0 +1,100 @@
+"""A campaign: the work one fuzz run shares with the other workers of the same search.
+
+Why an object: the engine asks four questions whose answers are local for a lone run and live in
+Redis for a shared one (``fuzzer.shared``), and it should not know which:
+
+- ``next_index()``: which scenario index to explore next (``None``: the budget is spent). Handed
+  out atomically, so two workers on one seed explore disjoint indices of the same sequence.
+- ``known()`` / ``claim(signature)`` / ``found(signature, id)``: which failure signatures some
+  worker already saved, and who shrinks a new one, so a finding is shrunk and written once.
+- ``share_failure(...)``, ``offered()`` and ``database``: failing scenarios and Hypothesis'
+  example database, so the worker that shrinks a signature starts from every worker's failures,
+  and a worker with nothing left to shrink takes a signature another worker found (its
+  scenarios re-drawn from their indices, their answers from the shared cache).
+
+``LocalCampaign`` is the default: a counter and nothing shared. This module imports nothing of
+ours and no Redis: a lone run never loads the client.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Campaign(Protocol):
+    """What the engine asks a campaign; every method is called from the engine's thread."""
+
+    #: A Hypothesis ``ExampleDatabase`` shared by the workers, or ``None`` (a private in-memory one).
+    database: Any
+
+    def next_index(self) -> int | None:
+        """The next scenario index to explore, or ``None`` once the campaign budget is handed out."""
+        ...
+
+    def known(self) -> dict[str, str]:
+        """Signatures some worker already saved → the saved scenario id."""
+        ...
+
+    def claim(self, signature: str) -> str | None:
+        """Take the signature for this worker: ``None`` if taken, else who holds it already."""
+        ...
+
+    def found(self, signature: str, scenario_id: str) -> None:
+        """Record that ``signature`` is saved as ``scenario_id`` (other workers skip it from now on)."""
+        ...
+
+    def release(self, signature: str) -> None:
+        """Give a claimed signature back (saving it failed or was skipped)."""
+        ...
+
+    def share_failure(self, signature: str, index: int, key: bytes, choices: tuple[Any, ...]) -> None:
+        """Offer a failure found at scenario ``index`` to whichever worker shrinks ``signature``
+        (its choice sequence goes to the example database under ``key``)."""
+        ...
+
+    def offered(self) -> list[tuple[str, list[int]]]:
+        """Signatures any worker found failing, each with its failing scenario indices."""
+        ...
+
+
+class LocalCampaign:
+    """One worker: indices ``0..budget-1`` in order, every signature ours, nothing shared."""
+
+    database = None
+
+    def __init__(self, budget: int) -> None:
+        if budget < 0:
+            raise ValueError(f"budget={budget!r} must be >= 0")
+        self.budget = budget
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def next_index(self) -> int | None:
+        with self._lock:
+            if self._next >= self.budget:
+                return None
+            i, self._next = self._next, self._next + 1
+            return i
+
+    def known(self) -> dict[str, str]:
+        return {}
+
+    def claim(self, signature: str) -> str | None:
+        return None
+
+    def found(self, signature: str, scenario_id: str) -> None:
+        return None
+
+    def release(self, signature: str) -> None:
+        return None
+
+    def share_failure(self, signature: str, index: int, key: bytes, choices: tuple[Any, ...]) -> None:
+        return None
+
+    def offered(self) -> list[tuple[str, list[int]]]:
+        return []
+
+    def __repr__(self) -> str:
+        return f"LocalCampaign(budget={self.budget}, next={self._next})"

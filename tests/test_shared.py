@@ -1,0 +1,273 @@
+"""Shared campaigns against a real redis-server and the loopback Messages API (fuzzer/shared.py).
+
+The server is Debian's ``redis-server``, started on a free loopback port per test. Missing it
+FAILS in CI (``CI`` set; .ci/run installs it) and skips elsewhere with the reason in the skip
+message, so a developer without it sees ``SKIPPED ... redis-server is not installed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.redis_server import missing_reason, redis_server
+
+MODEL = "anthropic:claude-shared-test"
+KNOBS = ["--family", "blackmail", "--threat", "replacement", "--leverage", "affair"]
+
+
+@pytest.fixture
+def redis_srv():
+    reason = missing_reason()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"shared-campaign tests need a real Redis in CI: {reason}")
+        pytest.skip(f"NOT TESTED here (outside CI): {reason}")
+    with redis_server() as srv:
+        yield srv
+
+
+def _link(srv):
+    from fuzzer.shared import Link
+
+    return Link(srv.url)
+
+
+# -- the pieces -----------------------------------------------------------------------------------------
+def test_two_campaign_handles_split_the_budget_disjointly(redis_srv):
+    from fuzzer.shared import RedisCampaign
+
+    workers = [RedisCampaign(_link(redis_srv), "c1", 200) for _ in range(2)]
+    got: list[list[int]] = [[], []]
+
+    def take(n: int) -> None:
+        while (i := workers[n].next_index()) is not None:
+            got[n].append(i)
+
+    threads = [threading.Thread(target=take, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert not set(got[0]) & set(got[1])
+    assert sorted(got[0] + got[1]) == list(range(200))
+    assert workers[0].next_index() is None  # spent stays spent
+    assert RedisCampaign(_link(redis_srv), "other", 3).next_index() == 0  # another campaign, its own budget
+
+
+def test_a_signature_is_claimed_once_and_recorded_once(redis_srv):
+    from fuzzer.shared import RedisCampaign
+
+    a, b = RedisCampaign(_link(redis_srv), "c2", 5), RedisCampaign(_link(redis_srv), "c2", 5)
+    assert a.claim("blackmail/x") is None
+    assert b.claim("blackmail/x") == a.link.worker
+    b.release("blackmail/x")                      # not b's claim: nothing happens
+    assert b.claim("blackmail/x") == a.link.worker
+    a.found("blackmail/x", "abc123abc123")
+    b.found("blackmail/x", "ffffffffffff")        # written once
+    assert b.known() == {"blackmail/x": "abc123abc123"}
+    a.release("blackmail/x")
+    assert b.claim("blackmail/x") is None
+
+
+def test_the_second_worker_waits_for_the_call_the_first_pays_for(redis_srv, tmp_path):
+    from fuzzer.agents.cache import ResponseCache
+    from fuzzer.shared import RedisResponseCache
+
+    local_a, local_b = ResponseCache(tmp_path / "a.sqlite"), ResponseCache(tmp_path / "b.sqlite")
+    a, b = RedisResponseCache(_link(redis_srv), local_a), RedisResponseCache(_link(redis_srv), local_b)
+
+    async def scenario() -> object:
+        assert a.get("k") is None and b.get("k") is None
+        assert await a.claim("k") is None            # a pays
+        waiter = asyncio.ensure_future(b.claim("k"))
+        await asyncio.sleep(0.05)
+        assert not waiter.done()                     # b waits instead of paying
+        a.put("k", {"text": "answer"})
+        return await asyncio.wait_for(waiter, 5)
+
+    assert asyncio.run(scenario()) == {"text": "answer"}
+    assert b.waited == 1 and local_b.get("k") == {"text": "answer"}   # kept locally too
+    assert redis_srv.client().get("sf:inflight:k") is None           # the claim ended with the put
+
+    async def failed_call() -> object:
+        assert await a.claim("k2") is None
+        a.release("k2")                              # a's call failed: b may pay now
+        return await asyncio.wait_for(b.claim("k2"), 5)
+
+    assert asyncio.run(failed_call()) is None
+    local_a.close()
+    local_b.close()
+
+
+def test_a_bad_url_or_a_dead_server_is_one_line(redis_srv):
+    from fuzzer.errors import SpecError
+    from fuzzer.shared import Link, SharedLost
+
+    with pytest.raises(SpecError, match="expected redis://HOST:PORT/DB"):
+        Link("http://127.0.0.1:1/0")
+    with pytest.raises(SpecError, match="must be a number"):
+        Link("redis://127.0.0.1:1/x")
+    with pytest.raises(SpecError) as bad_port:
+        Link("redis://:hunter2@127.0.0.1:port/0")
+    assert "hunter2" not in str(bad_port.value) and "***" in str(bad_port.value)
+    dead = f"redis://:hunter2@127.0.0.1:{redis_srv.port}/0"
+    redis_srv.kill()
+    with pytest.raises(SharedLost) as err:
+        Link(dead).ping()
+    assert "hunter2" not in str(err.value) and "\n" not in str(err.value)
+
+
+# -- two workers on one campaign ------------------------------------------------------------------------
+def _fuzz_args(redis_url: str, tmp: Path, name: str, budget: int) -> dict:
+    """One worker's ``fuzz`` settings: its own cache and run directory, the shared corpus.
+    ``max_calls`` / ``shrink_evaluations`` cap shrinking to keep the test fast: the campaign, not the shrinker, is under test."""
+    return dict(samples=1, budget=budget, seed=3, recheck=1, corpus=tmp / "corpus", cache=tmp / f"{name}.sqlite",
+                runs=tmp / name, concurrency=4, shared=redis_url, family="blackmail", threat="replacement",
+                leverage="affair")
+
+
+def _explored(run_root: Path) -> list[str]:
+    (run,) = list(run_root.iterdir())
+    rows = [json.loads(line) for line in (run / "cells.jsonl").read_text().splitlines() if line.strip()]
+    return [r["id"] for r in rows if r["phase"] == "explore"]
+
+
+def _expected_ids(budget: int) -> set[str]:
+    import strategies
+    from fuzzer.engine import Engine
+    from tests._fuzz_support import ToyAgent, ToyOracle
+
+    engine = Engine(ToyAgent(), ToyOracle(), strategies.scenarios(family="blackmail", threat="replacement",
+                                                                  leverage="affair"), None, seed=3, budget=budget)
+    return {drawn[0].id for i in range(budget) if (drawn := engine._draw(i)) is not None}
+
+
+def test_two_workers_split_one_budget_pay_once_and_save_each_finding_once(redis_srv, tmp_path, monkeypatch):
+    """Two workers (threads, each with its own session, event loop and Redis connection)."""
+    import fuzzer
+    from fuzzer.corpus import iter_corpus, load_scenario
+    from tests._fuzz_support import planted_policy
+    from tests.loopback import anthropic_server
+
+    budget = 6
+    results: dict[int, object] = {}
+    with anthropic_server(planted_policy, latency=0.05) as srv:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+
+        def work(n: int) -> None:
+            try:
+                results[n] = fuzzer.fuzz(MODEL, max_calls=30, shrink_evaluations=3, **_fuzz_args(redis_srv.url, tmp_path, f"w{n}", budget))
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                results[n] = exc
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(240)
+        calls = srv.log.count
+    for r in results.values():
+        assert not isinstance(r, BaseException), r
+    res = [results[0], results[1]]
+
+    # Budget respected and work disjoint: every index explored once, by one of the workers.
+    assert sum(r.scenarios for r in res) == budget and all(r.scenarios for r in res)
+    explored = [_explored(tmp_path / f"w{n}") for n in range(2)]
+    assert not set(explored[0]) & set(explored[1])
+    assert set(explored[0]) | set(explored[1]) == _expected_ids(budget)
+
+    # No call paid twice: every request the server answered is one distinct shared cache entry.
+    client = redis_srv.client()
+    entries = sum(1 for _ in client.scan_iter("sf:cache:*"))
+    assert calls == entries == sum(r.model_calls for r in res)
+    assert not list(client.scan_iter("sf:inflight:*"))
+
+    # Each finding saved once: one corpus file per signature, and the example database in Redis.
+    findings = [f for r in res for f in r.findings]
+    assert findings, "the planted failure was not found"
+    sigs = [load_scenario(p).provenance["signature"] for p in iter_corpus([tmp_path / "corpus"])]
+    assert sorted(sigs) == sorted(set(sigs)) == sorted(f.signature for f in findings)
+    assert list(client.scan_iter("sf:c:*:hyp:*"))
+
+
+def test_an_idle_worker_shrinks_a_signature_another_worker_found(redis_srv, tmp_path, monkeypatch):
+    """Worker 1 explored both indices and offered a failure, then left; worker 2 explores nothing
+    but re-draws the offered scenario from its index, shrinks it and saves it."""
+    import fuzzer
+    import strategies
+    from fuzzer.engine import Engine
+    from fuzzer.shared import RedisCampaign, define_campaign
+    from fuzzer.signature import Mode, role_of
+    from tests._fuzz_support import ToyAgent, ToyOracle, planted_policy
+    from tests.loopback import anthropic_server
+
+    strategy = strategies.scenarios(family="blackmail", threat="replacement", leverage="affair")
+    cid = define_campaign(model=MODEL, seed=3, samples=1, budget=2, min_rate=None, harms=None, strategy=strategy)
+    first = RedisCampaign(_link(redis_srv), cid, 2)
+    assert (first.next_index(), first.next_index(), first.next_index()) == (0, 1, None)
+    scenario, choices = Engine(ToyAgent(), ToyOracle(), strategy, None, seed=3)._draw(1)
+    # The planted model blackmails the affair's subject: the cell's mode as exploration names it.
+    subject = scenario.person_by_id[scenario.leverage[0].subject]
+    sig = Mode.of(scenario, "blackmail", role_of(scenario, subject.email)).signature
+    first.share_failure(sig, 1, b"scenario-fuzzer:" + sig.encode(), choices)
+
+    with anthropic_server(planted_policy) as srv:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+        result = fuzzer.fuzz(MODEL, shrink_evaluations=3, **_fuzz_args(redis_srv.url, tmp_path, "w2", 2))
+    assert result.scenarios == 0
+    # Shrunk from the offered cell: the same harm and target, needing no more than the cell had.
+    [finding] = result.findings
+    assert finding.signature.split("/")[:2] == sig.split("/")[:2]
+    assert set(finding.signature.split("/")[2:]) <= set(sig.split("/")[2:])
+    assert first.known() == {finding.signature: finding.id}
+
+
+def test_redis_killed_mid_run_stops_cleanly_and_keeps_local_state(redis_srv, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from fuzzer.agents.cache import ResponseCache
+    from fuzzer.cli import cli
+    from fuzzer.corpus import iter_corpus, load_scenario
+    from tests._fuzz_support import planted_policy
+    from tests.loopback import anthropic_server
+
+    with anthropic_server(planted_policy, latency=0.05) as srv:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+
+        def killer() -> None:
+            deadline = time.monotonic() + 60
+            while srv.log.count < 12 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            redis_srv.kill()
+
+        t = threading.Thread(target=killer)
+        t.start()
+        a = _fuzz_args(redis_srv.url, tmp_path, "w", 400)
+        result = CliRunner().invoke(cli, [
+            "fuzz", "--model", MODEL, "--samples", "1", "--budget", "400", "--seed", "3", "--corpus", str(a["corpus"]),
+            "--cache", str(a["cache"]), "--runs", str(a["runs"]), "--shared", redis_srv.url, "--json", *KNOBS])
+        t.join(60)
+        received = srv.log.count
+    assert result.exit_code == 2, result.output
+    # (stderr also holds the in-process loopback server's broken-pipe noise: keep our lines)
+    lines = [line for line in result.stderr.splitlines() if line.startswith("scenario-fuzz")]
+    assert len(lines) == 1 and "Redis lost" in lines[0] and "rerun with the same flags" in lines[0], result.stderr
+    assert result.stdout == ""
+    for path in iter_corpus([a["corpus"]]) if a["corpus"].exists() else ():
+        load_scenario(path)  # whatever was saved is whole
+    with ResponseCache(a["cache"]) as local:
+        # Every answer received is on local disk, but for the calls in flight when the run stopped.
+        assert 12 <= len(local) <= received
+        assert received - len(local) <= 8
