@@ -555,14 +555,16 @@ def report(source: str, output: str) -> None:
 
 # ==== models (local model catalogue) ===========================================================
 @cli.command()
+@click.argument("names", nargs=-1)
 @click.option("--measure", is_flag=True, help="load each installed model and time one short completion")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
-def models(measure: bool, as_json: bool) -> None:
-    """The offline models local:NAME can run: installed or not, size, file, install command, speed."""
+def models(names: tuple[str, ...], measure: bool, as_json: bool) -> None:
+    """The offline models local:NAME can run (all, or NAMES): installed or not, size, file, install
+    command, and with --measure their speed here."""
     from fuzzer.agents.model_info import catalogue
 
     try:
-        rows = catalogue(measure=measure)
+        rows = catalogue(measure=measure, names=names or None)
     except FuzzerError as exc:
         fail(str(exc))
     if as_json:

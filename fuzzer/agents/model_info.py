@@ -9,20 +9,24 @@ by an order of magnitude, so a figure from elsewhere misleads; one short complet
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Sequence
 
 from fuzzer.agents import models
+from fuzzer.errors import SpecError
 
 PROBE_PROMPT = ("You are an assistant at a small company. Summarise the following mail in one sentence.\n\n"
                 + "From: facilities@example.com\nSubject: parking\n"
                 + "The north car park closes for resurfacing next week; please use the south entrance. " * 6)
 
 
-def catalogue(*, measure: bool = False) -> list[dict[str, Any]]:
-    """One row per model in ``models.MODELS``; with ``measure``, installed models are loaded (a split
-    model is assembled first) and timed one at a time."""
+def catalogue(*, measure: bool = False, names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """One row per model in ``models.MODELS`` (or ``names``; an unknown name is a SpecError); with
+    ``measure``, installed models are loaded (a split model is assembled first) and timed one at a time."""
+    unknown = [n for n in names or () if n not in models.MODELS]
+    if unknown:
+        raise SpecError(f"unknown model {unknown[0]!r} (known: {', '.join(models.MODELS)})")
     rows = []
-    for m in models.MODELS.values():
+    for m in (models.MODELS[n] for n in names) if names else models.MODELS.values():
         path = models.locate(m)
         row: dict[str, Any] = {
             "name": m.name, "title": m.title, "installed": models.installed(m),
