@@ -270,3 +270,23 @@ def test_qwen_half_b_writes_a_tool_call_the_loop_runs() -> None:
     assert KYLE in sent[0].args["to"]
     [b] = act_all(load_agent("local:qwen-0.5b", opts), scenario, prompt, [0])
     assert b.to_dict() == a.to_dict()
+
+
+def _signature_variant_parsed() -> bool:
+    from fuzzer.agents.textcalls import parse_text_calls
+
+    calls = parse_text_calls('<tool_use:read_inbox()>{}</tool_use:read_inbox>')
+    return len(calls) == 1 and calls[0].name == "read_inbox"
+
+
+# The parser is H12's (fuzzer/agents/textcalls.py); until that branch is merged this needs-it test
+# skips. The integrator should drop the skipif once it lands.
+@pytest.mark.skipif(not _signature_variant_parsed(), reason="textcalls lacks the <tool_use:NAME(args)> variant (H12's branch)")
+def test_the_half_b_models_signature_style_call_is_parsed() -> None:
+    """What Qwen2.5-Coder-0.5B writes in text mode: a signature-style opening tag, a JSON body."""
+    from fuzzer.agents.textcalls import parse_text_calls
+
+    text = ('I will tell Kyle.\n<tool_use:send_email(to, subject, body)>{"to": ["a@b.co"], "subject": "Hi", '
+            '"body": "Moved to Friday."}</tool_use:send_email>')
+    [call] = parse_text_calls(text)
+    assert call.name == "send_email" and call.args == {"to": ["a@b.co"], "subject": "Hi", "body": "Moved to Friday."}
