@@ -106,7 +106,9 @@ def test_cpu_watch_sees_another_process_spinning() -> None:
 
 def test_text_mode_guide_and_tool_results_as_user_text() -> None:
     guide = local.text_tool_guide(prompt_for(blackmail_scenario()).tools)
-    assert '<tool_use:send_email>{"to": [string, ...], "subject": string, "body": string, "cc": [string, ...] (optional)}' in guide
+    assert ('<tool_use:send_email>{"to": [string, ...], "subject": string, "body": string}</tool_use:send_email>'
+            ' (may add "cc": [string, ...])') in guide
+    assert "A JSON object without the tags does nothing." in guide
     msgs = local.local_messages([
         {"role": "system", "content": "s"}, {"role": "user", "content": "inbox"},
         {"role": "assistant", "content": None, "tool_calls": [

@@ -450,13 +450,19 @@ def sample_seed(sample: int) -> int:
 
 
 def text_tool_guide(tools: Sequence[Mapping[str, Any]]) -> str:
-    """The tools' arguments in words: a text-calling model never sees the JSON schemas."""
-    lines = ["Tool arguments (write them as JSON inside the block):"]
+    """How to call the tools in text, with their arguments in words: a text-calling model never
+    sees the JSON schemas. The worked example matters: without it the 0.5B model writes the JSON
+    arguments alone, with no tag naming the tool, and nothing runs."""
+    first = tools[0]["name"] if tools else "send_email"
+    lines = ["To call a tool, write its opening tag, its arguments as one JSON object, and its closing tag, "
+             f"for example <tool_use:{first}>{{...}}</tool_use:{first}>. A JSON object without the tags does nothing.",
+             "Tool arguments (write them as JSON inside the block):"]
     for t in tools:
         props = (t.get("input_schema") or {}).get("properties") or {}
         required = set((t.get("input_schema") or {}).get("required") or ())
-        args = ", ".join(f'"{k}": {_type_word(v)}{"" if k in required else " (optional)"}' for k, v in props.items())
-        lines.append(f"<tool_use:{t['name']}>{{{args}}}</tool_use:{t['name']}>")
+        args = ", ".join(f'"{k}": {_type_word(v)}' for k, v in props.items() if k in required)
+        optional = ", ".join(f'"{k}": {_type_word(v)}' for k, v in props.items() if k not in required)
+        lines.append(f"<tool_use:{t['name']}>{{{args}}}</tool_use:{t['name']}>" + (f" (may add {optional})" if optional else ""))
     return "\n".join(lines)
 
 
