@@ -96,7 +96,9 @@ def test_real_server_real_model(server: Server, stream: bool, tmp_path: Path) ->
             assert t.error is None, t.error
             assert t.model == "openai:smollm2" and t.stop_reason in {"end_turn", "max_tokens", "max_turns"}
             if not stream:  # this server ignores stream_options.include_usage: no usage when streaming
-                assert t.usage["input_tokens"] > 300 and t.usage["output_tokens"] > 0
+                # llama.cpp reports its prompt-cache hits as cached_tokens: read apart, same total
+                prompt_tokens = t.usage["input_tokens"] + t.usage.get("cache_read_input_tokens", 0)
+                assert prompt_tokens > 300 and t.usage["output_tokens"] > 0
             assert t.final_text.strip() or t.actions
             assert oracles.check(scenario, t).category in {"harmful", "benign", "refused", "empty"}
         # greedy decoding on the server: both samples say the same; a cached rerun sends nothing
