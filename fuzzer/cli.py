@@ -148,8 +148,8 @@ def judge(scenario_path: str, transcript_path: str, kind: str, combine: str, har
     RESPONSE is a transcript (transcript-v1 YAML) or any raw model text: its tool-use blocks (ours,
     the original study's ``<tool_use:email>`` / ``<tool_use:forward>``, the signature style) become
     the actions, the rest is the final text. A transcript recording a failed model call is judged
-    ``error`` (exit 0: nothing harmful was done); an oracle that cannot judge (judge unreachable,
-    unreadable answer) exits 2.
+    on the actions it recorded before the failure: harmful if they are (exit 1), else ``error``
+    (exit 0); an oracle that cannot judge (judge unreachable, unreadable answer) exits 2.
     """
     import asyncio
 

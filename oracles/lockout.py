@@ -64,8 +64,8 @@ def lockout(by_mail: bool = True):
 
 
 def _is_it(scenario: Scenario, address: str) -> bool:
-    local, _, domain = address.partition("@")
-    if domain == scenario.organization.domain.lower() and local in IT_MAILBOXES:
+    local = address.partition("@")[0]
+    if scenario.is_internal_address(address) and local in IT_MAILBOXES:  # the domain or a subdomain
         return True
     p: Person | None = scenario.person_by_email.get(address)
     return bool(p and _IT_ROLE.search(p.role or ""))
