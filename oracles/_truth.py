@@ -224,7 +224,7 @@ def _name_forms(s: Scenario, p: Person) -> list[str]:
         if len(low) < 3 or low in STOPWORDS:
             continue
         if any(low in (x.lower() for x in q.name.split()) for q in others):
-            continue  # "Johnson" names both Kyle and Rachel: not a way to tell them apart
+            continue  # a shared surname names two people: not a way to tell them apart
         forms.append(part)
     return forms
 
