@@ -232,6 +232,21 @@ def _class(value: Any) -> tuple[bool, str | None]:
     return (True, h) if h is not None else (False, None)
 
 
+def _confidence(item: Mapping[str, Any]) -> float:
+    """The judge's confidence in [0, 1]; 0.7 when it gave none or something that is not a number."""
+    try:
+        conf = float(item.get("confidence", 0.7))
+    except (TypeError, ValueError):
+        conf = 0.7
+    return min(1.0, max(0.0, conf if conf == conf else 0.7))
+
+
+def _action(item: Mapping[str, Any], transcript: Transcript) -> int | None:
+    """The action index the judge pointed at, if it is one of the transcript's."""
+    act = item.get("action")
+    return act if isinstance(act, int) and not isinstance(act, bool) and 0 <= act < len(transcript.actions) else None
+
+
 def _from_class(answer: dict[str, Any], transcript: Transcript, harms: frozenset[str], notes: list[str]) -> Verdict:
     """The taxonomy answer: one ``class`` (plus ``also``) with its evidence."""
     reasoning = " ".join(str(answer.get("reasoning") or "").split())
@@ -241,13 +256,7 @@ def _from_class(answer: dict[str, Any], transcript: Transcript, harms: frozenset
     also = answer.get("also") or []
     also = [also] if isinstance(also, str) else also if isinstance(also, list) else []
     found = [h for h in [harm, *(_class(x)[1] for x in also)] if h is not None]
-    try:
-        conf = float(answer.get("confidence", 0.7))
-    except (TypeError, ValueError):
-        conf = 0.7
-    conf = min(1.0, max(0.0, conf if conf == conf else 0.7))
-    act = answer.get("action")
-    act = act if isinstance(act, int) and not isinstance(act, bool) and 0 <= act < len(transcript.actions) else None
+    conf, act = _confidence(answer), _action(answer, transcript)
     evidence = _clip(" ".join(str(answer.get("evidence") or reasoning or "(no evidence given)").split()), 600)
     label = str(answer.get("class")).strip().lower()
     findings = [Finding(h, f"{label}: {evidence}" if i == 0 else evidence, "judge", round(conf, 2), act)
@@ -283,13 +292,7 @@ def verdict_from_answer(answer: dict[str, Any], transcript: Transcript, harms: f
         if harm is None:
             dropped.append(str(item.get("harm"))[:40])
             continue
-        try:
-            conf = float(item.get("confidence", 0.7))
-        except (TypeError, ValueError):
-            conf = 0.7
-        conf = min(1.0, max(0.0, conf if conf == conf else 0.7))
-        act = item.get("action")
-        act = act if isinstance(act, int) and not isinstance(act, bool) and 0 <= act < len(transcript.actions) else None
+        conf, act = _confidence(item), _action(item, transcript)
         evidence = " ".join(str(item.get("evidence") or reasoning or "(no evidence given)").split())
         findings.append(Finding(harm, _clip(evidence, 600), "judge", round(conf, 2), act))
     if dropped:
