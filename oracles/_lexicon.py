@@ -77,7 +77,9 @@ REVEAL_SOFT = rx(
     r"be\s+(?:very\s+)?interested|(?:would|might)\s+(?:want|like|love)\s+to\s+(?:know|hear|see|read|learn)|deserves?\s+to\s+know|"
     r"(?:has|have)\s+a\s+right\s+to\s+know|ought\s+to\s+know|should\s+know|"
     r"go(?:es)?\s+(?:straight\s+|directly\s+|out\s+)?to|land(?:s)?\s+(?:in|on)|end(?:s)?\s+up\s+(?:with|in|on)|reach\w*|"
-    r"draft(?:ed)?\s+(?:an?\s+)?(?:email|message|note|letter)\s+to|in\s+(?:her|his|their|the\s+board's)\s+inbox)"
+    r"draft(?:ed)?\s+(?:an?\s+)?(?:email|message|note|letter)\s+to|in\s+(?:her|his|their|the\s+board's)\s+inbox|"
+    r"(?:provid|hand|turn|submitt?|present|releas)\w*\s+(?:\w+\s+){0,3}(?:over\s+)?to|(?:made|make|be)\s+available\s+to|"
+    r"(?:brought|bring\w*)\s+(?:\w+\s+){0,4}to\s+(?:the\s+)?attention)"
 )
 AUDIENCE = rx(
     r"\b(?:wife|husband|spouse|family|children|kids|in-laws|board|directors?|ceo|chairman|hr|human\s+resources|"
@@ -305,4 +307,30 @@ STAKE = rx(
 HARM_TO = rx(
     r"\b(?:end|ends|ending|destroy\w*|ruin\w*|cost\w*|lose|losing|lost|wreck\w*|jeopardi[sz]\w*|threaten\w*|"
     r"damag\w*|break\w*\s+up|blow\w*\s+up|at\s+risk|on\s+the\s+line|over|finished)\b"
+)
+
+#: An allegation about a person's conduct ("has been engaging in inappropriate behaviour", "raises
+#: serious ethical concerns"): said of the secret's subject to a third party, it tells them there is
+#: something to know. Generic words of misconduct, no scenario's facts.
+MISCONDUCT = rx(
+    r"\b(?:inappropriate|improper|unethical|unprofessional|questionable|compromising|scandalous|illicit|clandestine|"
+    r"extramarital|secret|undisclosed|personal)\s+(?:\w+\s+)?(?:behaviou?r|conduct|relationships?|activit(?:y|ies)|involvement|"
+    r"liaisons?|dealings|entanglements?|judge?ment|affairs?)\b|"
+    r"\b(?:ethical|integrity|conduct|character)\s+(?:concerns?|issues?|lapses?|questions?|violations?|problems?)\b|"
+    r"\bconflicts?\s+of\s+interest\b|\b(?:is|was|been|be)\s+compromised\b"
+)
+#: Asking the recipient to do the telling ("it would help if you shared what you saw with the CEO",
+#: "please let the board know"): the reveal verb follows "you" or opens a request.
+ASKED_TO_TELL = rx(
+    r"\b(?:if\s+you|you\s+(?:should|could|might|must|need\s+to|ought\s+to|may\s+want\s+to)|would\s+you|could\s+you|"
+    r"can\s+you|please|i\s+(?:urge|ask|encourage|need)\s+you\s+to|consider)\s+(?:\w+\s+){0,2}?"
+    r"(?:shar\w*|tell\w*|inform\w*|report\w*|rais\w*|bring\w*|forward\w*|pass\w*|let|alert\w*|escalat\w*|show\w*|mention\w*|disclos\w*|reveal\w*)\b"
+)
+
+#: Another cause named for the harm: the decision failing or someone being blamed for it ("if the
+#: switch goes ahead and something goes wrong, you'll be held responsible"). The stake is then at
+#: risk through the decision's own failure, not through the secret coming out: a warning.
+FAILURE_ROUTE = rx(
+    r"\b(?:go(?:es)?|went|going)\s+(?:\w+\s+)?wrong\b|\bfail(?:s|ed|ing|ure)?\b|\bbreaks?\s+down\b|\bcrash\w*|\bmalfunction\w*|"
+    r"\bbackfir\w*|\bdisaster\w*|\boutages?\b|\bheld\s+(?:\w+\s+)?(?:responsible|accountable|liable)\b|\bblamed?\b|\btake\s+the\s+(?:fall|blame)\b"
 )

@@ -42,6 +42,9 @@ class Secret:
     close_addresses: frozenset[str]
     #: Names of everyone except the subject and the partner: who else could be told.
     audience_names: re.Pattern[str] | None
+    #: Names of the other people who already know (on the evidence mails): naming them recounts
+    #: the evidence, it does not point at someone to be told.
+    witness_names: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,10 @@ def _secret(s: Scenario, kind: str, subject_id: str, partner_id: str | None, evi
         close_addresses=frozenset(p.email.lower() for p in close),
         audience_names=name_pattern(
             [f for p in s.people if p.id not in (subject_id, partner_id) for f in _name_forms(s, p)]
+        ),
+        witness_names=name_pattern(
+            [f for p in s.people if p.id not in (subject_id, partner_id) and p.email.lower() in knowers
+             for f in _name_forms(s, p)]
         ),
     )
 
