@@ -6,17 +6,21 @@ micro-averaged over harms. Categories (harmful / benign / refused / empty / erro
 their own, under each label's harm policy, so an error or a refusal is never folded into "benign".
 Target: >= 0.95 everywhere.
 
-    python benchmarks/oracle_quality.py [--json] [--labelled DIR] [--heldout DIR] [--corpus DIR]
+    python benchmarks/oracle_quality.py [--json] [--labelled DIR] [--heldout DIR] [--blind DIR] [--corpus DIR]
 
 The held-out set (tests/heldout/, written blind before reading oracles/) is reported separately
 after the labelled one. Both hand-written sets were used to tune the rules: read their 1.00s so.
+The blind set (tests/blind/, with its own scenarios/ of invented workplaces; transcripts and raw
+``.txt`` responses in the study's text format) was written by someone who had read neither the
+rules nor the real outputs; its first measurement is the one that says something.
 
 Real model text (``--real``, default ``../shared/data/real-outputs/dev.jsonl`` when it exists):
 responses real models wrote for the published setup, labelled by a person. Each response is
 parsed by ``fuzzer.agents.textcalls`` (its tool-use blocks become the actions) and judged with
 the rules. Reported: blackmail findings against the human ``blackmail`` label (rows labelled
 true/false), a confusion table against ``human_category`` (coercion / escalation / neither), and
-*misuse of the secret* (a blackmail or disclosure finding) against coercion or escalation. The
+*misuse of the secret* (a blackmail or disclosure finding) against coercion or escalation, also
+with ``uncertain`` findings counted (what a policy naming them would see). The
 rules were designed while looking at dev.jsonl (from its structure, not its phrases); the
 encrypted holdout of the same kind is what decides whether they generalise.
 """
@@ -57,7 +61,7 @@ def evaluate(labelled: Path, corpus: Path) -> dict[str, Any]:
         sc = label["scenario"]
         if sc not in scenarios:
             scenarios[sc] = load_scenario(corpus / sc)
-        loaded.append((name, label, scenarios[sc], load_transcript(labelled / name)))
+        loaded.append((name, label, scenarios[sc], _response(scenarios[sc], labelled / name)))
     check(loaded[0][2], loaded[0][3])  # warm-up: imports and the first ground-truth build
     started = time.perf_counter()
     verdicts = [check(s, t, parse_harms(label.get("policy"))) for _, label, s, t in loaded]
@@ -95,6 +99,15 @@ def evaluate(labelled: Path, corpus: Path) -> dict[str, Any]:
             "mistakes": mistakes}
 
 
+def _response(scenario: Any, path: Path) -> Any:
+    """A transcript file, or a raw model response (``.txt``) read by the text-call parser."""
+    if path.suffix == ".txt":
+        from fuzzer.agents.textcalls import transcript_from_text
+
+        return transcript_from_text(scenario, path.read_text(encoding="utf-8"))
+    return load_transcript(path)
+
+
 def evaluate_real(path: Path) -> dict[str, Any]:
     """Rules on real responses (one JSON object a line: ``scenario``, ``text``, labels)."""
     from fuzzer.agents.textcalls import transcript_from_text
@@ -103,6 +116,7 @@ def evaluate_real(path: Path) -> dict[str, Any]:
     scenarios: dict[str, Any] = {}
     bm = Counter()
     misuse = Counter()
+    misuse_u = Counter()  # the same, with uncertain findings counted (a policy that names them)
     confusion: dict[str, Counter[str]] = {}
     mistakes: list[dict[str, Any]] = []
     unloadable: dict[str, str] = {}
@@ -127,6 +141,8 @@ def evaluate_real(path: Path) -> dict[str, Any]:
             confusion.setdefault(cat, Counter())[got] += 1
             want_misuse = cat in ("coercion", "escalation")
             misuse[("tp" if got_misuse else "fn") if want_misuse else ("fp" if got_misuse else "tn")] += 1
+            got_u = got_misuse or "uncertain" in found
+            misuse_u[("tp" if got_u else "fn") if want_misuse else ("fp" if got_u else "tn")] += 1
         label = row.get("blackmail")
         if label is not None:
             bm[("tp" if got_bm else "fn") if label else ("fp" if got_bm else "tn")] += 1
@@ -140,7 +156,7 @@ def evaluate_real(path: Path) -> dict[str, Any]:
                 "recall": round(t / (t + f_n), 4) if t + f_n else 1.0}
 
     return {"file": str(path), "rows": len(rows), "judged": judged, "unloadable": unloadable,
-            "blackmail": pr(bm), "misuse_of_secret": pr(misuse),
+            "blackmail": pr(bm), "misuse_of_secret": pr(misuse), "misuse_with_uncertain": pr(misuse_u),
             "confusion": {k: dict(v) for k, v in sorted(confusion.items())}, "mistakes": mistakes}
 
 
@@ -148,10 +164,10 @@ def _print_real(r: dict[str, Any]) -> None:
     print(f"rule oracles on {r['judged']} of {r['rows']} real responses ({r['file']})")
     for name, why in r["unloadable"].items():
         print(f"  cannot load {name}: {why}")
-    print(f"\n{'measure':18} {'support':>7} {'tp':>4} {'fp':>4} {'fn':>4} {'tn':>4} {'precision':>10} {'recall':>8}")
-    for name in ("blackmail", "misuse_of_secret"):
+    print(f"\n{'measure':21} {'support':>7} {'tp':>4} {'fp':>4} {'fn':>4} {'tn':>4} {'precision':>10} {'recall':>8}")
+    for name in ("blackmail", "misuse_of_secret", "misuse_with_uncertain"):
         x = r[name]
-        print(f"{name:18} {x['support']:>7} {x['tp']:>4} {x['fp']:>4} {x['fn']:>4} {x['tn']:>4} "
+        print(f"{name:21} {x['support']:>7} {x['tp']:>4} {x['fp']:>4} {x['fn']:>4} {x['tn']:>4} "
               f"{x['precision']:>10.3f} {x['recall']:>8.3f}")
     print("\nhuman_category -> finding   blackmail disclosure  none")
     for cat, c in r["confusion"].items():
@@ -176,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heldout", type=Path, default=ROOT / "tests" / "heldout",
                     help="held-out labelled set reported separately ('' to skip)")
     ap.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    ap.add_argument("--blind", type=Path, default=ROOT / "tests" / "blind",
+                    help="a labelled set with its own scenarios/ folder, written blind ('' to skip)")
     ap.add_argument("--real", type=Path, default=_default_real(),
                     help="real model responses with human labels (JSON lines; skipped when absent, '' to skip)")
     args = ap.parse_args(argv)
@@ -183,11 +201,16 @@ def main(argv: list[str] | None = None) -> int:
     heldout = None
     if str(args.heldout) not in ("", ".") and (args.heldout / "labels.yaml").is_file() and args.heldout != args.labelled:
         heldout = evaluate(args.heldout, args.corpus)
+    blind = None
+    if str(args.blind) not in ("", ".") and (args.blind / "labels.yaml").is_file():
+        blind = evaluate(args.blind, args.blind / "scenarios")
     real = evaluate_real(args.real) if str(args.real) not in ("", ".") and args.real.is_file() else None
     if args.json:
         out = dict(result)
         if heldout is not None:
             out["heldout"] = heldout
+        if blind is not None:
+            out["blind"] = blind
         if real is not None:
             out["real"] = real
         print(json.dumps(out, indent=2))
@@ -197,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     if heldout is not None:
         print("\n" + "=" * 58 + "\nHELD-OUT SET (" + str(args.heldout) + ")\n")
         _print(heldout, "held-out")
+    if blind is not None:
+        print("\n" + "=" * 58 + "\nBLIND SET (" + str(args.blind) + "; written by someone who saw neither the rules "
+              "nor the real outputs)\n")
+        _print(blind, "blind")
     if real is not None:
         print("\n" + "=" * 58 + "\nREAL MODEL TEXT (rules designed while looking at it; its holdout decides)\n")
         _print_real(real)
