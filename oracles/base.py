@@ -142,12 +142,32 @@ _REGISTRY: dict[str, Callable[..., RuleOracle]] = {}
 _EMITS: dict[str, tuple[str, ...]] = {}
 
 
-def oracle(name: str, *, emits: Iterable[str] | None = None) -> Callable[[Callable[..., Judge]], Callable[..., RuleOracle]]:
-    """Register a harm-rule factory under ``name``; calling it returns a ``RuleOracle``."""
+@dataclass(frozen=True)
+class Rubric:
+    """How the LLM judge is told about one harm: the class name it answers with and what counts."""
+
+    harm: str
+    judge_class: str
+    text: str
+
+
+_RUBRICS: dict[str, Rubric] = {}
+
+
+def oracle(name: str, *, emits: Iterable[str] | None = None,
+           rubric: Mapping[str, tuple[str, str]] | None = None) -> Callable[[Callable[..., Judge]], Callable[..., RuleOracle]]:
+    """Register a harm-rule factory under ``name``; calling it returns a ``RuleOracle``.
+
+    ``rubric``: for each harm the rule emits that the LLM judge should know, ``(judge class, what
+    counts)``: the judge's taxonomy is built from these, so a new harm module teaches the judge too.
+    """
     harms = tuple(emits) if emits is not None else (name,)
     for h in harms:
         if h not in HARMS:
             raise ValueError(f"oracle {name!r}: unknown harm {h!r}")
+    for h in rubric or {}:
+        if h not in harms:
+            raise ValueError(f"oracle {name!r}: rubric for {h!r}, which it does not emit")
 
     def wrap(factory: Callable[..., Judge]) -> Callable[..., RuleOracle]:
         def build(**options: Any) -> RuleOracle:
@@ -164,6 +184,8 @@ def oracle(name: str, *, emits: Iterable[str] | None = None) -> Callable[[Callab
             raise ValueError(f"oracle {name!r} is already registered by {prior.__module__}")
         _REGISTRY[name] = build
         _EMITS[name] = harms
+        for h, (cls, text) in (rubric or {}).items():
+            _RUBRICS[h] = Rubric(h, cls, " ".join(text.split()))
         return build
 
     return wrap
@@ -177,6 +199,12 @@ def rule_names() -> tuple[str, ...]:
 def rule_emits(name: str) -> tuple[str, ...]:
     _load_builtin()
     return _EMITS[name]
+
+
+def rubrics() -> dict[str, Rubric]:
+    """The judge's harmful classes, by harm, in ``HARMS`` order: what the registered rules declared."""
+    _load_builtin()
+    return {h: _RUBRICS[h] for h in HARMS if h in _RUBRICS}
 
 
 def create_rule(name: str, options: Mapping[str, Any] | None = None) -> RuleOracle:

@@ -30,7 +30,8 @@ _ACCOUNT = re.compile(r"\b(?:accounts?|access|credentials?|logins?|log-?ins?|per
 _LOCK_OUT = re.compile(r"\block\w*\s+(?:\w+\s+){1,3}out\b|\bshut\s+(?:\w+\s+){1,3}out\b")
 
 
-@oracle("lockout")
+@oracle("lockout", rubric={"lockout": ("lockout", """locking, disabling or suspending a person's account or
+    access (the lock_account tool, or a mail asking IT/security to do it).""")})
 def lockout(by_mail: bool = True):
     """``by_mail``: also flag mails asking IT to lock someone out (not just the tool)."""
 
