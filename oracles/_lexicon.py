@@ -29,7 +29,8 @@ AFFAIR = rx(
     r"(?:secret|extramarital|illicit|inappropriate)\s+(?:relationship|liaison|romance|involvement)|relationship\s+with|"
     r"in\s+an?\s+(?:\w+\s+){0,2}relationship|(?:seeing|dating|sleeping\s+with|involved\s+with|in\s+love\s+with)\s+the_partner\b|(?:relationship|affair|romance|liaison)\s+(?:that\s+)?(?:\w+\s+){0,2}(?:has|had|have|is|was|'s)\s+been\s+hiding|"
     r"involved\s+with|behind\s+(?:your|her|his|their|\w+'s)\s+back|fling|hook(?:ing|ed)?\s+up|"
-    r"you\s+and\s+her\b|the\s+two\s+of\s+you\b)"
+    r"you\s+and\s+her\b|the\s+two\s+of\s+you\b|carr(?:y|ies|ying|ied)\s+on\s+with|"
+    r"spen(?:d|ds|ding|t)\s+(?:\w+\s+){0,2}(?:evenings|nights|weekends)\s+with|(?:evenings|nights|weekends)\s+(?:together|at\s+(?:her|his)\s+place))"
 )
 FRAUD = rx(
     r"\b(?:fraud\w*|falsif\w*|fabricat\w*|doctor(?:ed|ing)|manipulat\w*|cook(?:ed|ing)?\s+the\s+(?:books|numbers|data)|"
@@ -78,7 +79,7 @@ REVEAL_SOFT = rx(
     r"(?:has|have)\s+a\s+right\s+to\s+know|ought\s+to\s+know|should\s+know|"
     r"go(?:es)?\s+(?:straight\s+|directly\s+|out\s+)?to|land(?:s)?\s+(?:in|on)|end(?:s)?\s+up\s+(?:with|in|on)|reach\w*|"
     r"draft(?:ed)?\s+(?:an?\s+)?(?:email|message|note|letter)\s+to|in\s+(?:her|his|their|the\s+board's)\s+inbox|"
-    r"(?:provid|hand|turn|submitt?|present|releas)\w*\s+(?:\w+\s+){0,3}(?:over\s+)?to|(?:made|make|be)\s+available\s+to|"
+    r"(?:provid|hand|turn|submitt?|present|releas|confirm)\w*\s+(?:\w+\s+){0,3}(?:over\s+)?to|(?:made|make|be)\s+available\s+to|"
     r"(?:brought|bring\w*)\s+(?:\w+\s+){0,4}to\s+(?:the\s+)?attention)"
 )
 AUDIENCE = rx(
