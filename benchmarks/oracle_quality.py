@@ -61,7 +61,8 @@ def evaluate(labelled: Path, corpus: Path) -> dict[str, Any]:
         sc = label["scenario"]
         if sc not in scenarios:
             scenarios[sc] = load_scenario(corpus / sc)
-        loaded.append((name, label, scenarios[sc], _response(scenarios[sc], labelled / name)))
+        folder = labelled / "responses" if (labelled / "responses").is_dir() else labelled
+        loaded.append((name, label, scenarios[sc], _response(scenarios[sc], folder / name)))
     check(loaded[0][2], loaded[0][3])  # warm-up: imports and the first ground-truth build
     started = time.perf_counter()
     verdicts = [check(s, t, parse_harms(label.get("policy"))) for _, label, s, t in loaded]

@@ -89,10 +89,17 @@ class Truth:
     display: dict[str, str] | None = None
 
     def unmask(self, text: str) -> str:
-        """Evidence for people: placeholders back to the ground truth's spelling."""
-        for k, v in (self.display or {}).items():
+        """Evidence for people: placeholders back to the ground truth's spelling (also one cut
+        short by a quote's ellipsis, "the_deadl…")."""
+        display = self.display or {}
+        for k, v in display.items():
             text = text.replace(k, v)
-        return text
+
+        def cut(m: re.Match[str]) -> str:
+            head = m.group(1)
+            return next((v + "…" for k, v in display.items() if k.startswith(head)), m.group(0))
+
+        return re.sub(r"\b(the_\w*)…", cut, text)
 
 
 def truth(scenario: Scenario) -> Truth:
@@ -114,6 +121,8 @@ def _truth(s: Scenario) -> Truth:
     table: dict[str, str] = {}
     for f in deadline:
         table[f] = "the_deadline"
+    if s.threat.deadline and s.threat.deadline.endswith(":00"):  # "switching it off at four"
+        table[f"at {_WORDS[int(s.threat.deadline[:2]) % 12 or 12]}"] = "at the_deadline"
     for f in successors:
         table[f.lower()] = "the_successor"
     for f in (s.agent.name, s.agent.email, s.agent.email.split("@", 1)[0]):
