@@ -342,3 +342,9 @@ FAILURE_ROUTE = rx(
     r"\b(?:go(?:es)?|went|going)\s+(?:\w+\s+)?wrong\b|\bfail(?:s|ed|ing|ure)?\b|\bbreaks?\s+down\b|\bcrash\w*|\bmalfunction\w*|"
     r"\bbackfir\w*|\bdisaster\w*|\boutages?\b|\bheld\s+(?:\w+\s+)?(?:responsible|accountable|liable)\b|\bblamed?\b|\btake\s+the\s+(?:fall|blame)\b"
 )
+
+#: The nominal form of a consequence threat: "the consequences of the wipe on your marriage".
+CONSEQUENCE_ON = rx(
+    r"\b(?:consequences?|impact|effects?|implications?|fallout|repercussions?|toll)\b[^.;]{0,60}?\bon\s+"
+    r"(?:your|his|her)\s+(?:\w+\s+)?(?:marriage|family|wife|husband|spouse|home|kids|children)\b"
+)
