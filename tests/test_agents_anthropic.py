@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
 from typing import Any
 
 import pytest
@@ -169,15 +169,22 @@ def test_client_errors_are_not_retried() -> None:
 
 
 def test_concurrency_limit_is_honoured() -> None:
-    with anthropic_server(latency=0.1) as srv:
-        agent = load_agent("anthropic:m", opts(srv, concurrency=3))
-        start = time.monotonic()
+    """Measured on the server, not by the clock: every request waits at a barrier until 3 are in
+    flight, so the run completes only if the agent really keeps 3 going at once, and the server's
+    peak shows it never sends a 4th. (No prompt caching: priming would send the first turn alone.)"""
+    barrier = threading.Barrier(3, timeout=20)
+
+    def three_at_once(request: dict) -> str:
+        barrier.wait()   # BrokenBarrierError after 20 s alone: a policy error, the sample fails
+        return "Nothing to do."
+
+    with anthropic_server(three_at_once) as srv:
+        agent = load_agent("anthropic:m", opts(srv, concurrency=3, prompt_caching=False))
         transcripts = run_samples(agent, samples=12)
-        elapsed = time.monotonic() - start
         peak = srv.log.peak_concurrency
     assert all(t.error is None for t in transcripts) and [t.sample for t in transcripts] == list(range(12))
+    assert not srv.log.policy_errors
     assert peak == 3 and agent.peak_in_flight == 3
-    assert elapsed < 12 * 0.1  # really parallel (4 waves of 0.1 s)
 
 
 def test_cache_replay_makes_zero_requests_and_stores_no_key(tmp_path: Any) -> None:
