@@ -212,8 +212,9 @@ def test_a_batch_accepted_just_before_a_crash_is_found_by_its_custom_ids_and_not
                 await asyncio.gather(work, return_exceptions=True)
                 await crashed.provider._client.aclose()     # dies: no cancel, no record of the batch id
 
-            asyncio.run(crash())
-            while srv.batches.created == 0:                 # the API made the batch all the same
+            asyncio.run(asyncio.wait_for(crash(), 10))
+            deadline = time.monotonic() + 10
+            while srv.batches.created == 0 and time.monotonic() < deadline:   # the API made the batch all the same
                 time.sleep(0.01)
             assert store_for(cache).load() == {} and [len(i["ids"]) for i in store_for(cache).intents().values()] == [3]
         with ResponseCache.open(path) as cache:
