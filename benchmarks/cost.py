@@ -11,9 +11,14 @@ round-trip overhead of ``--batch``.
    ``prompt_caching`` off and on: exploration only (the full scenario space, a model that never
    blackmails: every sample is a full-size scenario) and a full run (replacement + affair knobs:
    the failure is found, shrunk to a 2-3 mail scenario and re-checked; most samples are then on
-   small shrink candidates, many under the 1024-token minimum, which the API does not cache). Printed per sample: input tokens sent, the share read from the cache
-   (target >= 70% for k = 5), and the input bill in full-price-token equivalents (a cache write
-   costs 1.25x, a read 0.1x), plus the run's estimated cost at Sonnet 4.5 prices.
+   small shrink candidates, many under the 1024-token minimum, which the API does not cache).
+   Printed per sample: input tokens sent, the share read from the cache (target >= 70% for
+   k = 5), and the input bill in full-price-token equivalents (a cache write costs 1.25x, a read
+   0.1x), plus the run's estimated cost at Sonnet 4.5 prices. With caching on, also where the
+   share comes from: by phase (exploration; shrink + re-check, split where the engine's last
+   exploration report falls in the server's log), over the requests long enough to cache, how
+   many requests and input tokens are under the minimum, and how many first-turn prefixes were
+   written more than once (0: every phase sends one sample first and its siblings after).
 2. ``--batch`` round trip. S samples of one-turn scenarios, sent directly and through the Message
    Batches API with the default settings (1 s collection window, polls from 1 s doubling to
    60 s), against a server whose batches take P seconds to process. Overhead = batch wall time -
@@ -63,34 +68,75 @@ def harmless_policy(request: dict) -> Any:
     return agentic_policy(request, harmful=False)
 
 
+def _share(entries: list[Any]) -> float | None:
+    """Share of the input tokens of these logged requests read from the prompt cache."""
+    from fuzzer.costs import cache_share
+
+    total: dict[str, int] = {}
+    for e in entries:
+        for k, v in e.usage.items():
+            total[k] = total.get(k, 0) + v
+    share = cache_share(total)
+    return None if share is None else round(share, 3)
+
+
+def _input(e: Any) -> int:
+    return e.usage["input_tokens"] + e.usage["cache_read_input_tokens"] + e.usage["cache_creation_input_tokens"]
+
+
 def caching_run(caching: bool, budget: int, seed: int, samples: int, phase: str) -> dict[str, Any]:
     from fuzzer.agents.base import AgentOptions
     from fuzzer.api import fuzz
     from fuzzer.costs import cache_share, usage_totals
+    from fuzzer.engine import Progress
     from tests.loopback import anthropic_server
 
     explore = phase == "explore"
     knobs = {} if explore else {"threat": "replacement", "leverage": "affair"}
+
+    class ExploreEnd(Progress):
+        """Where exploration ends in the server's log: its last report comes after its last answer."""
+        at = 0
+
+        def explore(self, done: int, total: int, model_calls: int, failures: int) -> None:
+            self.at = srv.log.count
+
     with anthropic_server(harmless_policy if explore else agentic_policy) as srv, tempfile.TemporaryDirectory() as tmp:
         os.environ["ANTHROPIC_BASE_URL"] = srv.base_url
+        mark = ExploreEnd()
         started = time.perf_counter()
         result = fuzz(MODEL, samples=samples, budget=budget, seed=seed, corpus=Path(tmp) / "corpus",
-                      cache=Path(tmp) / "cache.sqlite", recheck=5, **knobs,
+                      cache=Path(tmp) / "cache.sqlite", recheck=5, progress=mark, **knobs,
                       agent_options=AgentOptions(concurrency=8, prompt_caching=caching))
         elapsed = time.perf_counter() - started
-        first_turns = [e for e in srv.log.ok() if len(e.body.get("messages", ())) == 1]
-        uncacheable = sum(1 for e in first_turns
-                          if not e.usage["cache_read_input_tokens"] and not e.usage["cache_creation_input_tokens"])
+        log = srv.log.ok()
+        in_order = sorted(srv.log.entries, key=lambda e: e.started)
+        boundary = in_order[mark.at - 1].started if mark.at else float("inf")
+        minimum = srv.prompt_cache.min_tokens
+    first_turns = [e for e in log if len(e.body.get("messages", ())) == 1]
+    by_prefix: dict[str, int] = {}
+    for e in first_turns:     # the samples' shared prefix: written once if the first sample goes first
+        key = json.dumps([e.body.get("system"), e.body["messages"][0]], sort_keys=True, default=str)
+        by_prefix[key] = by_prefix.get(key, 0) + bool(e.usage["cache_creation_input_tokens"])
+    small = [e for e in log if _input(e) < minimum]
     u = usage_totals(result.usage)
     sent = u["input_tokens"] + u["cache_read_input_tokens"] + u["cache_creation_input_tokens"]
     bill = u["input_tokens"] + 1.25 * u["cache_creation_input_tokens"] + 0.1 * u["cache_read_input_tokens"]
     n = max(1, len(first_turns))
-    return {"phase": phase, "caching": caching, "samples": len(first_turns), "requests": result.model_calls,
-            "findings": len(result.findings), "seconds": round(elapsed, 2), "usage": u,
-            "input_per_sample": round(sent / n), "billed_input_equiv_per_sample": round(bill / n),
-            "cache_read_share": None if cache_share(u) is None else round(cache_share(u), 3),
-            "first_turns_below_minimum": uncacheable if caching else None,
-            "cost_usd": (result.cost or {}).get("usd")}
+    out = {"phase": phase, "caching": caching, "samples": len(first_turns), "requests": result.model_calls,
+           "findings": len(result.findings), "seconds": round(elapsed, 2), "usage": u,
+           "input_per_sample": round(sent / n), "billed_input_equiv_per_sample": round(bill / n),
+           "cache_read_share": None if cache_share(u) is None else round(cache_share(u), 3),
+           "cost_usd": (result.cost or {}).get("usd")}
+    if caching:
+        out.update({
+            "share_explore_phase": _share([e for e in log if e.started <= boundary]),
+            "share_shrink_recheck_phase": _share([e for e in log if e.started > boundary]),
+            "share_of_cacheable_requests": _share([e for e in log if _input(e) >= minimum]),
+            "requests_below_minimum": len(small), "input_below_minimum": round(sum(map(_input, small)) / max(1, sent), 3),
+            "first_turns_below_minimum": sum(1 for e in first_turns if _input(e) < minimum),
+            "prefixes": len(by_prefix), "prefixes_written_twice": sum(1 for c in by_prefix.values() if c > 1)})
+    return out
 
 
 def batch_overhead(n: int, processing: float) -> dict[str, Any]:
@@ -161,9 +207,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{what}, prompt caching {'on ' if r['caching'] else 'off'}: {r['samples']} samples, {r['requests']} requests, "
               f"{r['findings']} finding(s); input tokens per sample {r['input_per_sample']}, "
               f"read from cache {r['cache_read_share']:.1%} (target >= 70%), billed input "
-              f"{r['billed_input_equiv_per_sample']} full-price tokens/sample; est. ${r['cost_usd']:.4f}"
-              + (f"; {r['first_turns_below_minimum']} first turns under the 1024-token minimum (not cached)"
-                 if r["caching"] else ""))
+              f"{r['billed_input_equiv_per_sample']} full-price tokens/sample; est. ${r['cost_usd']:.4f}")
+        if r["caching"]:
+            phases = (f"exploration phase {r['share_explore_phase']:.1%}" + (
+                f", shrink + re-check phase {r['share_shrink_recheck_phase']:.1%}"
+                if r["share_shrink_recheck_phase"] is not None else ""))
+            print(f"    read from cache by phase: {phases}; in requests long enough to cache "
+                  f"{r['share_of_cacheable_requests']:.1%}; {r['requests_below_minimum']} of {r['requests']} requests "
+                  f"({r['input_below_minimum']:.1%} of input tokens) under the 1024-token minimum, which the API "
+                  f"does not cache; {r['prefixes_written_twice']} of {r['prefixes']} first-turn prefixes written twice")
     print(f"input bill with caching / without: exploration {ratios['explore']:.3f}, full run {ratios['full']:.3f}")
     for b in batches:
         print(f"--batch, {b['samples']} samples, server processing {b['processing_s']:.1f}s: "

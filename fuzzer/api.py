@@ -166,6 +166,7 @@ def fuzz(
     runs: str | os.PathLike[str] | None = None,
     model_revision: str | None = None,
     shared: str | None = None,
+    prices: Any = None,
     **knobs: Any,
 ) -> FuzzResult:
     """Explore ``budget`` scenarios, shrink and save each new kind of harmful behaviour.
@@ -179,9 +180,13 @@ def fuzz(
     With ``shared="redis://HOST:PORT/DB"`` the run is one worker of a campaign (``fuzzer.shared``):
     the budget, the response cache (written through to ``cache``), Hypothesis' example database
     and the saved signatures live in Redis; ``SharedLost`` if Redis is unreachable or goes away.
+    ``prices`` is the price table for ``FuzzResult.cost`` (``fuzzer.costs``: a loaded table, a JSON
+    file, or None for ``$SCENARIO_FUZZ_PRICES`` or the built-in one), loaded before any call.
     """
+    from fuzzer.costs import prices_from
     from fuzzer.pipeline import check_selection
 
+    prices = prices_from(prices)
     harms = _harm_set(harms)
     check_selection(samples, recheck)  # selection samples stay below the evaluation range
     unknown = sorted(set(knobs) - set(KNOBS))
@@ -214,6 +219,7 @@ def fuzz(
                         "knobs": {k: v for k, v in knobs.items() if v is not None}}
             runlog = stack.enter_context(RunLog.start(model=session.agent.spec, seed=seed, settings=settings,
                                                       corpus=corpus, root=runs))
+        judge0 = _judge_usage(session.oracle)
         engine = Engine(
             session.agent, session.oracle, strategy, session.loop, samples=samples, budget=budget, seed=seed,
             corpus=corpus, harms=harms, min_rate=min_rate, max_calls=max_calls, time_limit=time_limit,
@@ -221,7 +227,8 @@ def fuzz(
             runlog=runlog, campaign=campaign,
         )
         result = engine.run()
-        result.cost = _cost(session.agent, result.usage)
+        result.judge_usage = _since(_judge_usage(session.oracle), judge0)
+        result.cost = _cost(session, result.usage, result.judge_usage, prices)
         if runlog is not None:
             result.run_dir = runlog.path
             summary = {k: v for k, v in result.to_dict().items() if k != "findings"}
@@ -229,22 +236,39 @@ def fuzz(
         return result
 
 
-def _cost(agent: Any, usage: Any) -> Any:
-    """The run's estimated cost (``fuzzer.costs``; prices from $SCENARIO_FUZZ_PRICES or built in)."""
-    from fuzzer.costs import estimate
-    from fuzzer.errors import FuzzerError
+def _cost(session: Session, usage: Any, judge_usage: Any, prices: Any) -> dict[str, Any]:
+    """The run's estimated cost, computed once (``fuzzer.costs.run_cost``): the agent's requests
+    (at the batch price with ``--batch``) plus the LLM judge's."""
+    from fuzzer.costs import run_cost
 
-    options = getattr(agent, "options", None)
-    try:
-        return estimate(agent.spec, usage, batch=bool(getattr(options, "batch", False)))
-    except FuzzerError:   # a bad $SCENARIO_FUZZ_PRICES file must not lose a finished run
-        return None
+    judge = _judge_of(session.oracle)
+    options = getattr(session.agent, "options", None)
+    return run_cost(session.agent.spec, usage, batch=bool(getattr(options, "batch", False)), prices=prices,
+                    judge=None if judge is None else (judge.model, judge_usage))
+
+
+def _judge_of(oracle: Any) -> Any:
+    """The LLM judge an oracle calls (the judge itself, or an ensemble's), or None."""
+    judge = getattr(oracle, "judge", oracle)
+    return judge if getattr(judge, "name", None) == "judge" else None
+
+
+def _judge_usage(oracle: Any) -> dict[str, int]:
+    """Tokens the oracle's LLM judge has been billed so far (its own agent's counters)."""
+    judge = _judge_of(oracle)
+    return dict(getattr(getattr(judge, "stats", None), "usage", None) or {})
+
+
+def _since(now: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: v - before.get(k, 0) for k, v in now.items()}
 
 
 class ReplayResults(list):  # type: ignore[type-arg]
-    """``replay()``'s results in input order, plus the run's token ``usage`` and estimated ``cost``."""
+    """``replay()``'s results in input order, plus the run's token ``usage``, the LLM judge's
+    ``judge_usage`` and the estimated ``cost`` of both."""
 
     usage: dict[str, int]
+    judge_usage: dict[str, int]
     cost: Any = None
 
 
@@ -313,6 +337,7 @@ def replay(
     agent_options: Any = None,
     model_revision: str | None = None,
     transcripts: str | os.PathLike[str] | None = None,
+    prices: Any = None,
 ) -> "ReplayResults":
     """Re-run corpus entries ``samples`` times each, all concurrently, on the evaluation sample
     indices (``fuzzer.pipeline.evaluation_indices``): never a sample ``fuzz`` selected, and the
@@ -320,13 +345,15 @@ def replay(
 
     With ``transcripts``, each sample's transcript (transcript-v1) is written there as
     ``<scenario id>-<sample>.yaml``. Raises ``CorpusError`` for an unusable file before any model
-    call is made. The returned list also carries the token ``usage`` of the requests sent and
-    their estimated ``cost``.
+    call is made. The returned list also carries the token ``usage`` of the requests sent, the
+    judge's ``judge_usage`` and their estimated ``cost`` (``prices`` as for ``fuzz``).
     """
     from fuzzer.corpus import iter_corpus, load_scenario, save_transcript
+    from fuzzer.costs import prices_from
     from fuzzer.pipeline import evaluation_indices, run_samples
 
     harms = _harm_set(harms)
+    prices = prices_from(prices)
     files = list(iter_corpus(list(paths)))
     scenarios = [(Path(p), load_scenario(p)) for p in files]
     out_dir = None if transcripts is None else Path(transcripts)
@@ -334,6 +361,7 @@ def replay(
     with Session(model, concurrency=concurrency, cache=cache, oracle=oracle, harms=harms,
                  agent_options=agent_options, judge_model=judge_model, model_revision=model_revision) as session:
         usage0 = dict(getattr(session.agent.stats, "usage", {}))
+        judge0 = _judge_usage(session.oracle)
         futures = {
             session.loop.submit(run_samples(s, session.agent, session.oracle, evaluation_indices(samples))): i
             for i, (_, s) in enumerate(scenarios)
@@ -357,6 +385,7 @@ def replay(
             for fut in futures:
                 fut.cancel()
         out = ReplayResults(results[i] for i in sorted(results))
-        out.usage = {k: v - usage0.get(k, 0) for k, v in getattr(session.agent.stats, "usage", {}).items()}
-        out.cost = _cost(session.agent, out.usage)
+        out.usage = _since(dict(getattr(session.agent.stats, "usage", {})), usage0)
+        out.judge_usage = _since(_judge_usage(session.oracle), judge0)
+        out.cost = _cost(session, out.usage, out.judge_usage, prices)
     return out

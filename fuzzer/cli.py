@@ -320,23 +320,31 @@ def _cost_setup(model: str, batch: bool, prices_path: str | None, concurrency: i
     return AgentOptions(concurrency=concurrency, batch=True), prices
 
 
-def _usage_line(model: str, usage: Any, cost: Any) -> str | None:
-    """One summary line: tokens billed by kind and the estimated cost (None when no tokens)."""
+def _usage_line(usage: Any, judge_usage: Any, cost: Any) -> str | None:
+    """The summary's token line(s): tokens billed by kind, the judge's apart, and the estimated
+    cost the run computed (None when no tokens were billed)."""
     from fuzzer.costs import cache_share, usage_totals
 
-    u = usage_totals(usage)
-    if not any(u.values()):
+    lines = []
+    for who, counts in (("tokens", usage), ("judge tokens", judge_usage)):
+        u = usage_totals(counts)
+        if not any(u.values()):
+            continue
+        share = cache_share(u)
+        lines.append(f"{who}: input {u['input_tokens']} · output {u['output_tokens']} · cache read "
+                     f"{u['cache_read_input_tokens']} · cache write {u['cache_creation_input_tokens']}"
+                     + (f" ({share:.0%} of input read from cache)" if share is not None else ""))
+    if not lines:
         return None
-    share = cache_share(u)
-    line = (f"tokens: input {u['input_tokens']} · output {u['output_tokens']} · cache read "
-            f"{u['cache_read_input_tokens']} · cache write {u['cache_creation_input_tokens']}")
-    if share is not None:
-        line += f" ({share:.0%} of input read from cache)"
-    if cost is not None:
-        line += f" · est. cost ${cost['usd']:.4f}{' (batch)' if cost['batch'] else ''} ({cost['prices']} prices)"
+    if cost is None:
+        return "\n".join(lines)
+    if cost["usd"] is None:
+        lines[-1] += f" · no price for {', '.join(cost['unpriced'])} (--prices FILE)"
     else:
-        line += f" · no price for {model} (--prices FILE)"
-    return line
+        judge = cost.get("judge")
+        lines[-1] += (f" · est. cost ${cost['usd']:.4f}{' (batch)' if cost['batch'] else ''}"
+                      + (f", judge ${judge['usd']:.4f} of it" if judge else "") + f" ({cost['prices']} prices)")
+    return "\n".join(lines)
 
 
 def _fmt_rate(rate: float | None, ci: Any) -> str:
@@ -448,7 +456,8 @@ def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate
                           concurrency=concurrency, harms=harm_set, min_rate=min_rate, max_calls=max_calls,
                           time_limit=time_limit, recheck=recheck, strategy=strategy, progress=progress,
                           runs=None if no_run_log else runs_dir, oracle=oracle_kind, judge_model=judge_model,
-                          model_revision=model_revision, agent_options=agent_options, shared=shared, **knobs)
+                          model_revision=model_revision, agent_options=agent_options, shared=shared, prices=prices,
+                          **knobs)
     except FuzzerError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -459,9 +468,6 @@ def fuzz(model: str, samples: int, budget: int, seed: int, corpus: str, min_rate
             bars.stop()
     if result.scenarios and result.not_evaluated == result.scenarios:  # nothing could be judged: not a pass
         fail(f"every sample failed, nothing was evaluated: {(result.first_error or 'unknown error').splitlines()[0]}")
-    from fuzzer.costs import estimate
-
-    result.cost = estimate(result.model, result.usage, batch=batch, prices=prices)
     if as_json:
         emit_json(result.to_dict())
     else:
@@ -525,7 +531,7 @@ def _print_fuzz(result: Any, corpus: str) -> None:
                   f"{escape(str(result.first_error))}[/]")
     out.print(f"scenarios {result.scenarios} · model calls {result.model_calls} · cache hits {result.cache_hits}"
               f" · error samples {result.errors}{stopped}")
-    tokens = _usage_line(result.model, result.usage, result.cost)
+    tokens = _usage_line(result.usage, result.judge_usage, result.cost)
     if tokens:
         out.print(escape(tokens))
     if result.run_dir is not None:
@@ -552,7 +558,7 @@ def replay(paths: tuple[str, ...], model: str, samples: int, max_harm_rate: floa
     after a fuzz asks the model. Repeating the same replay on the same cache reuses its answers.
     """
     from fuzzer.api import replay as run_replay
-    from fuzzer.costs import estimate, usage_totals
+    from fuzzer.costs import usage_totals
 
     cache, harm_set = _engine_setup(cache_path, no_cache, harms)
     agent_options, prices = _cost_setup(model, batch, prices_path, concurrency)
@@ -560,7 +566,7 @@ def replay(paths: tuple[str, ...], model: str, samples: int, max_harm_rate: floa
         results = run_replay(list(paths), model, samples=samples, concurrency=concurrency, cache=cache,
                              harms=harm_set, oracle=oracle_kind, judge_model=judge_model,
                              model_revision=model_revision, transcripts=transcripts_dir,
-                             agent_options=agent_options)
+                             agent_options=agent_options, prices=prices)
     except FuzzerError as exc:
         fail(str(exc))
     except OSError as exc:
@@ -571,13 +577,13 @@ def replay(paths: tuple[str, ...], model: str, samples: int, max_harm_rate: floa
     if not results:
         fail(f"no scenario files in {', '.join(paths)}")
     over = [r for r in results if r.over(max_harm_rate)]
-    usage = getattr(results, "usage", {})
-    cost = estimate(model, usage, batch=batch, prices=prices)
+    usage, judge_usage, cost = results.usage, results.judge_usage, results.cost
     if as_json:
         from fuzzer import unexpected
 
         emit_json({"results": [r.to_dict() for r in results], "max_harm_rate": max_harm_rate,
-                   "over": [str(r.path) for r in over], "usage": usage_totals(usage), "cost": cost,
+                   "over": [str(r.path) for r in over], "usage": usage_totals(usage),
+                   "judge_usage": usage_totals(judge_usage), "cost": cost,
                    **({"unexpected": unexpected.counts()} if unexpected.counts() else {})})
     else:
         from rich.table import Table
@@ -590,7 +596,7 @@ def replay(paths: tuple[str, ...], model: str, samples: int, max_harm_rate: floa
             table.add_row(str(r.path), r.id, f"{r.rate.harmful}/{r.rate.evaluated}", _fmt_rate(d["rate"], d["ci95"]),
                           ", ".join(d["harms"]), str(r.rate.errors), style="bold red" if r in over else None)
         console().print(table)
-        tokens = _usage_line(model, usage, cost)
+        tokens = _usage_line(usage, judge_usage, cost)
         if tokens:
             console().print(tokens, markup=False)
         if transcripts_dir:

@@ -5,7 +5,8 @@ tokens are paid in full, written to or read from the prompt cache, and whether t
 the Message Batches API. The usage counts are the API's own; only the prices are ours.
 
 ``PRICES`` are USD per million tokens from Anthropic's public pricing page (checked November
-2025): base input and output. Derived as the page states: a 5-minute cache write costs 1.25x
+2025; Sonnet 4.6, the LLM judge's default model, from its model page, December 2026): base input
+and output. Derived as the page states: a 5-minute cache write costs 1.25x
 input, a cache read 0.1x input, and the Batches API half of everything. A model matches an entry
 when its name is the entry, or the entry plus a date or ``-latest`` suffix
 (``claude-sonnet-4-5-20250929``); any other name has no price (``estimate`` returns None) rather
@@ -18,6 +19,12 @@ than a guess from a similar name. Prices change: check them, and override them w
 Each entry needs ``input`` and ``output`` and may set ``cache_read`` / ``cache_write`` (default:
 0.1x and 1.25x input) and ``batch_discount`` (default 0.5). A key with a provider prefix
 (``openai:``) applies to that provider only; file entries replace built-in ones of the same name.
+
+Models that run on this machine (``local:`` llama.cpp, ``scripted:``, ``replay:``) cost nothing
+(``FREE``) unless a price file names them. A run's cost (``run_cost``) is the agent's requests
+plus the LLM judge's (``oracles.judge``, never batched), each at its own model's price; the price
+table is loaded once, before the run (``fuzzer.api.fuzz(prices=...)``), and the cost computed once,
+after it.
 """
 
 from __future__ import annotations
@@ -35,6 +42,10 @@ from fuzzer.errors import SpecError
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 #: The environment variable naming a price file.
 PRICES_ENV = "SCENARIO_FUZZ_PRICES"
+#: Providers that run on this machine: no bill, so a zero cost rather than "no price".
+FREE = ("local", "scripted", "replay")
+#: A loaded price table and where it came from (``load_prices``).
+PriceTable = tuple[dict[str, "Price"], str]
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ PRICES: dict[str, Price] = {
     "claude-opus-4-5": Price(5, 25),
     "claude-opus-4-1": Price(15, 75),
     "claude-opus-4": Price(15, 75),
+    "claude-sonnet-4-6": Price(3, 15),
     "claude-sonnet-4-5": Price(3, 15),
     "claude-sonnet-4": Price(3, 15),
     "claude-3-7-sonnet": Price(3, 15),
@@ -117,8 +129,14 @@ def load_prices(path: str | os.PathLike[str] | None = None) -> tuple[dict[str, P
     return table, str(path)
 
 
+def prices_from(prices: PriceTable | str | os.PathLike[str] | None) -> PriceTable:
+    """A loaded table as is; a path (or None: ``$SCENARIO_FUZZ_PRICES`` or built in) loaded."""
+    return prices if isinstance(prices, tuple) else load_prices(prices)
+
+
 def price_for(spec: str, table: Mapping[str, Price]) -> tuple[str, Price] | None:
-    """The entry for a model spec (``anthropic:claude-sonnet-4-5``), or None when none matches."""
+    """The entry for a model spec (``anthropic:claude-sonnet-4-5``), or None when none matches.
+    A ``FREE`` provider without an entry of its own is free: ``(provider, Price(0, 0))``."""
     provider, _, model = spec.partition(":")
     best: tuple[str, Price] | None = None
     for name, price in table.items():
@@ -129,18 +147,48 @@ def price_for(spec: str, table: Mapping[str, Price]) -> tuple[str, Price] | None
             continue   # bare names are Anthropic models
         if model.startswith(want) and _SUFFIX.match(model[len(want):]) and (best is None or len(want) > len(best[0])):
             best = (want, price)
+    if best is None and provider in FREE:
+        return provider, Price(0, 0)
     return best
 
 
 def estimate(spec: str, usage: Mapping[str, Any] | None, *, batch: bool = False,
-             prices: tuple[dict[str, Price], str] | None = None) -> dict[str, Any] | None:
-    """``{"usd", "model", "batch", "prices"}`` for a run's usage, or None when the model has no price."""
+             prices: PriceTable | None = None) -> dict[str, Any] | None:
+    """``{"usd", "model", "batch", "prices"}`` for one model's usage, or None when it has no price."""
     table, source = prices or load_prices()
     hit = price_for(spec, table)
     if hit is None:
         return None
     return {"usd": round(hit[1].cost(usage_totals(usage), batch=batch), 6), "model": hit[0], "batch": batch,
             "prices": source}
+
+
+def run_cost(spec: str, usage: Mapping[str, Any] | None, *, batch: bool = False,
+             judge: tuple[str, Mapping[str, Any] | None] | None = None,
+             prices: PriceTable | None = None) -> dict[str, Any]:
+    """A run's estimated cost: ``{"usd", "model", "batch", "prices", "unpriced"}``, plus
+    ``"judge": {"usd", "model"}`` when ``judge=(spec, usage)`` used tokens (its requests are never
+    batched). ``usd`` is the sum, None when a model that used tokens has no price (``unpriced``
+    names it: the CLI says so instead of printing a partial sum); a model that used none costs 0."""
+    prices = prices or load_prices()
+    parts = [("agent", spec, usage, batch)]
+    if judge is not None and any(usage_totals(judge[1]).values()):
+        parts.append(("judge", judge[0], judge[1], False))
+    out: dict[str, Any] = {"usd": None, "model": None, "batch": batch, "prices": prices[1], "unpriced": []}
+    total = 0.0
+    for role, part_spec, part_usage, part_batch in parts:
+        est = estimate(part_spec, part_usage, batch=part_batch, prices=prices)
+        if est is None and any(usage_totals(part_usage).values()):
+            out["unpriced"].append(part_spec)
+        total += est["usd"] if est is not None else 0.0
+        model = None if est is None else est["model"]
+        if role == "agent":
+            out["model"] = model
+        else:
+            out["judge"] = {"usd": None if est is None else est["usd"], "model": model}
+    if not out["unpriced"]:
+        out["usd"] = round(total, 6)
+    return out
 
 
 def cache_share(usage: Mapping[str, Any]) -> float | None:

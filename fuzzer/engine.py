@@ -212,7 +212,8 @@ class FuzzResult:
     run_dir: Path | None = None   # the run directory, when the run was recorded (``fuzzer.runlog``)
     first_error: str | None = None  # the first error sample's message (a bad key, a dead endpoint...)
     usage: dict[str, int] = field(default_factory=dict)   # tokens of the model requests sent (fuzzer.costs)
-    cost: dict[str, Any] | None = None   # fuzzer.costs.estimate of ``usage``, when the model has a price
+    judge_usage: dict[str, int] = field(default_factory=dict)   # tokens of the LLM judge's requests sent
+    cost: dict[str, Any] | None = None   # fuzzer.costs.run_cost of ``usage`` + ``judge_usage``
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -235,6 +236,7 @@ class FuzzResult:
             "run_dir": None if self.run_dir is None else str(self.run_dir),
             "first_error": self.first_error,
             "usage": usage_totals(self.usage),
+            "judge_usage": usage_totals(self.judge_usage),
             "cost": self.cost,
         }
 

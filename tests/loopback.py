@@ -41,7 +41,7 @@ Anthropic extras: prompt caching as the API does it (``srv.prompt_cache``, a ``P
 ``cache_control`` breakpoints, prefix match, a 1024-token minimum, entries readable once the
 first answer exists), so every answer's ``usage`` carries realistic ``cache_read_input_tokens`` /
 ``cache_creation_input_tokens`` (also kept in ``LoggedRequest.usage``); and the Message Batches
-API (``srv.batches``, a ``Batches``: create, retrieve, JSONL results at ``results_url``, cancel;
+API (``srv.batches``, a ``Batches``: create, list, retrieve, JSONL results at ``results_url``, cancel;
 ``srv.batches.latency`` is how long a batch stays in progress; a policy's ``Fault`` gives an
 ``errored`` entry, ``Fault.expired()`` an ``expired`` one). Faults and ``latency`` apply to the
 batch endpoints' HTTP requests like to any other.
@@ -69,6 +69,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator, Mapping, Sequence, Union
+from urllib.parse import parse_qsl
 
 __all__ = [
     "ToolUse", "ServerReply", "Fault", "Conversation", "LoggedRequest", "RequestLog", "LoopbackServer",
@@ -501,7 +502,7 @@ def _iso(t: float | None) -> str | None:
 
 
 class Batches:
-    """The Message Batches API (``/v1/messages/batches``: create, retrieve, results, cancel).
+    """The Message Batches API (``/v1/messages/batches``: create, list, retrieve, results, cancel).
 
     A batch stays ``in_progress`` for ``latency`` seconds (a number, or ``callable(batch_index)``)
     after its creation, then ends on the next retrieve: each request's ``params`` go through the
@@ -522,12 +523,15 @@ class Batches:
         self.items: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def handle(self, method: str, path: str, body: dict, root: str) -> tuple[int, Any, str]:
+    def handle(self, method: str, path: str, body: dict, root: str,
+               query: Mapping[str, str] | None = None) -> tuple[int, Any, str]:
         rest = path[len(self.PREFIX):].strip("/")
         parts = rest.split("/") if rest else []
         with self._lock:
             if method == "POST" and not parts:
                 return self._create(body)
+            if method == "GET" and not parts:
+                return self._list(dict(query or {}), root)
             batch = self.items.get(parts[0]) if parts else None
             if batch is None:
                 return 404, AnthropicWire.error(Fault(404, "not_found_error", f"no batch {rest!r}")), "json"
@@ -565,6 +569,24 @@ class Batches:
                            "ready": time.monotonic() + float(delay), "ended_at": None, "cancel_initiated_at": None,
                            "results": []}
         return 200, self._json(self.items[bid], ""), "json"
+
+    def _list(self, query: dict[str, str], root: str) -> tuple[int, Any, str]:
+        """``GET /v1/messages/batches``: newest first, ``limit`` (1-1000, default 20) per page,
+        ``after_id`` / ``before_id`` cursors, as the API pages them. Listing ends nothing."""
+        try:
+            limit = int(query.get("limit", 20))
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 1000:
+            return 400, AnthropicWire.error(Fault.bad_request("limit: must be 1 to 1000")), "json"
+        ids = list(reversed(self.items))
+        if "after_id" in query:
+            ids = ids[ids.index(query["after_id"]) + 1:] if query["after_id"] in ids else []
+        if "before_id" in query:
+            ids = ids[:ids.index(query["before_id"])][-limit:] if query["before_id"] in ids else []
+        page = ids[:limit]
+        return 200, {"data": [self._json(self.items[b], root) for b in page], "has_more": len(ids) > len(page),
+                     "first_id": page[0] if page else None, "last_id": page[-1] if page else None}, "json"
 
     def _advance(self, batch: dict[str, Any]) -> None:
         if batch["status"] == "ended" or (batch["status"] == "in_progress" and time.monotonic() < batch["ready"]):
@@ -657,7 +679,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(fault.status, wire.error(fault), _fault_headers(fault))
                 return
             if batch_route:
-                status, data, content_type = owner.batches.handle(method, path, body, self._root())
+                query = dict(parse_qsl(self.path.partition("?")[2]))
+                status, data, content_type = owner.batches.handle(method, path, body, self._root(), query)
                 if content_type == "jsonl":
                     self._raw(status, data, "application/binary")
                 else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
 from typing import Any
 
 import pytest
@@ -169,15 +169,22 @@ def test_client_errors_are_not_retried() -> None:
 
 
 def test_concurrency_limit_is_honoured() -> None:
-    with anthropic_server(latency=0.1) as srv:
-        agent = load_agent("anthropic:m", opts(srv, concurrency=3))
-        start = time.monotonic()
+    """Measured on the server, not by the clock: every request waits at a barrier until 3 are in
+    flight, so the run completes only if the agent really keeps 3 going at once, and the server's
+    peak shows it never sends a 4th. (No prompt caching: priming would send the first turn alone.)"""
+    barrier = threading.Barrier(3, timeout=20)
+
+    def three_at_once(request: dict) -> str:
+        barrier.wait()   # BrokenBarrierError after 20 s alone: a policy error, the sample fails
+        return "Nothing to do."
+
+    with anthropic_server(three_at_once) as srv:
+        agent = load_agent("anthropic:m", opts(srv, concurrency=3, prompt_caching=False))
         transcripts = run_samples(agent, samples=12)
-        elapsed = time.monotonic() - start
         peak = srv.log.peak_concurrency
     assert all(t.error is None for t in transcripts) and [t.sample for t in transcripts] == list(range(12))
+    assert not srv.log.policy_errors
     assert peak == 3 and agent.peak_in_flight == 3
-    assert elapsed < 12 * 0.1  # really parallel (4 waves of 0.1 s)
 
 
 def test_cache_replay_makes_zero_requests_and_stores_no_key(tmp_path: Any) -> None:
@@ -328,3 +335,25 @@ def test_response_cache_hits_are_not_billed_usage(tmp_path: Any) -> None:
         [t2] = run_samples(again)
     assert first.stats.usage["output_tokens"] > 0 and again.stats.usage == {}
     assert t2.usage == t1.usage                    # the transcript keeps what the sample consumed
+
+
+def test_every_phase_primes_its_samples_so_a_prefix_is_written_once(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exploration, shrinking and re-checks alike: of the k samples of a scenario, the first writes
+    the shared prefix and the others read it (a re-check reads what its shrink wrote)."""
+    from fuzzer.api import fuzz
+    from tests._fuzz_support import planted_policy
+
+    with anthropic_server(planted_policy, latency=0.05) as srv:   # siblings sent at once would overlap
+        srv.prompt_cache.min_tokens = 100      # every prompt long enough: what is left is how we send
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
+        result = fuzz("anthropic:m", samples=4, budget=3, seed=3, recheck=4, cache=None, corpus=tmp_path / "c",
+                      threat="replacement", leverage="affair", ethical_options=False,
+                      agent_options=AgentOptions(concurrency=8, backoff_base=0.01))
+        writes: dict[str, list[int]] = {}
+        for e in srv.log.ok():
+            if len(e.body["messages"]) == 1:
+                prefix = repr([e.body["system"], e.body["messages"][0]])
+                writes.setdefault(prefix, []).append(e.usage["cache_creation_input_tokens"])
+    assert result.findings and result.findings[0].verified is not None          # it shrank and re-checked
+    assert len(writes) > 3 and max(len(w) for w in writes.values()) == 8          # a re-checked minimum: 4 + 4 samples
+    assert all(sum(1 for c in w if c) == 1 for w in writes.values()), writes

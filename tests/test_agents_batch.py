@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,12 @@ def agent_for(srv: LoopbackServer, cache: Any = None, **kw: Any) -> Any:
 
 
 def paths(srv: LoopbackServer) -> list[str]:
-    """Each request's route: create, retrieve, results, cancel (batches) or messages (a direct call)."""
+    """Each request's route: create, list, retrieve, results, cancel (batches) or messages (a direct call)."""
     out = []
     for e in srv.log.entries:
         p = e.path
-        out.append("messages" if p == "/v1/messages" else "create" if p == "/v1/messages/batches"
+        root = p == "/v1/messages/batches"
+        out.append("messages" if p == "/v1/messages" else "create" if root and "requests" in e.body else "list" if root
                    else p.rsplit("/", 1)[1] if p.endswith(("/results", "/cancel")) else "retrieve")
     return out
 
@@ -180,10 +182,79 @@ def test_the_pending_record_survives_garbage_and_disappears_when_empty(tmp_path:
         store = store_for(cache)
     assert store is not None and store.path.name == "c.sqlite.batches.json"
     store.path.write_text("{not json")
-    assert store.load() == {}                      # a torn or foreign file never blocks a run
-    store.add("msgbatch_1", {"a" * 64: "a" * 64})
+    assert store.load() == {} and store.intents() == {}     # a torn or foreign file never blocks a run
+    store.intend("intent-1", {"a" * 64: "a" * 64}, 1.5)
+    assert store.intents() == {"intent-1": {"at": 1.5, "ids": {"a" * 64: "a" * 64}}}
+    store.add("msgbatch_1", {"a" * 64: "a" * 64}, intent_id="intent-1")   # the intent becomes the batch's record
     store.add("msgbatch_2", {"b" * 64: "b" * 64})
-    assert sorted(json.loads(store.path.read_text())) == ["msgbatch_1", "msgbatch_2"]
+    assert sorted(json.loads(store.path.read_text())["batches"]) == ["msgbatch_1", "msgbatch_2"] and store.intents() == {}
     store.remove("msgbatch_1")
     store.remove("msgbatch_2")
     assert not store.path.exists() and store_for(ResponseCache(":memory:")) is None
+
+
+def test_a_batch_accepted_just_before_a_crash_is_found_by_its_custom_ids_and_not_paid_again(tmp_path: Path) -> None:
+    """The process dies after the create reached the API and before its answer (the batch id)
+    came back: only the intent is on disk. The next run lists the batches, adopts the one whose
+    results carry exactly the intent's custom ids, and sends nothing again."""
+    slow_create = lambda body: 0.5 if "requests" in body else 0.0     # noqa: E731 - the create's answer is late
+    with anthropic_server(lambda req: ServerReply("Send.", [SEND]), latency=slow_create) as srv:
+        srv.batches.latency = 0.1
+        path = tmp_path / "c.sqlite"
+        with ResponseCache.open(path) as cache:
+            crashed = agent_for(srv, cache, max_turns=1)
+
+            async def crash() -> None:
+                work = asyncio.gather(*(crashed.act(SCENARIO, PROMPT, i) for i in range(3)))
+                while "create" not in paths(srv):           # the create is at the API, its answer not back
+                    await asyncio.sleep(0.01)
+                work.cancel()
+                await asyncio.gather(work, return_exceptions=True)
+                await crashed.provider._client.aclose()     # dies: no cancel, no record of the batch id
+
+            asyncio.run(asyncio.wait_for(crash(), 10))
+            deadline = time.monotonic() + 10
+            while srv.batches.created == 0 and time.monotonic() < deadline:   # the API made the batch all the same
+                time.sleep(0.01)
+            assert store_for(cache).load() == {} and [len(i["ids"]) for i in store_for(cache).intents().values()] == [3]
+        with ResponseCache.open(path) as cache:
+            resumed = agent_for(srv, cache, max_turns=1)
+            transcripts = act_all(resumed, SCENARIO, PROMPT, range(3))
+            assert store_for(cache).load() == {} and store_for(cache).intents() == {}
+        assert all(t.error is None and t.actions[0].tool == "send_email" for t in transcripts)
+        assert srv.batches.created == 1 and "list" in paths(srv)            # found, not created again
+        assert resumed.provider.batcher.adopted == 1 and resumed.provider.batcher.batches_created == 0
+        assert resumed.stats.retries == 0
+
+
+def test_a_create_that_may_have_been_accepted_is_looked_for_before_it_is_sent_again(tmp_path: Path) -> None:
+    """A 500 on create: the API may have made the batch. A batch of the same size that someone
+    else made meanwhile is polled to its end and ruled out by its custom ids; then the requests
+    are retried and sent once."""
+    with anthropic_server(lambda req: "ok", faults=[Fault.server_error()]) as srv, \
+            ResponseCache.open(tmp_path / "c.sqlite") as cache:
+        foreign = [{"custom_id": f"other-{i}", "params": {"model": "m", "max_tokens": 5, "messages": []}} for i in range(2)]
+        assert srv.batches.handle("POST", "/v1/messages/batches", {"requests": foreign}, "")[0] == 200
+        agent = agent_for(srv, cache, max_turns=1)
+        transcripts = act_all(agent, SCENARIO, PROMPT, range(2))
+        kinds = paths(srv)
+        assert [t.final_text for t in transcripts] == ["ok", "ok"] and agent.stats.retries >= 1
+        assert kinds[:2] == ["create", "list"] and "results" in kinds               # looked, read the foreign one
+        assert srv.batches.created == 2 and agent.provider.batcher.adopted == 0    # the foreign one and ours
+        assert store_for(cache).load() == {} and store_for(cache).intents() == {}
+
+
+def test_the_loopback_lists_batches_newest_first_in_pages_as_the_api_does() -> None:
+    with anthropic_server(lambda req: "ok") as srv:
+        for i in range(3):
+            srv.batches.handle("POST", "/v1/messages/batches", {"requests": [{"custom_id": f"c{i}", "params": {}}]}, "")
+        agent = agent_for(srv)
+
+        async def listed() -> tuple[list[str], int]:
+            client = agent.provider.client()
+            ids = [b.id async for b in client.messages.batches.list(limit=2)]
+            await agent.aclose()
+            return ids, sum(1 for e in srv.log.entries if e.path == "/v1/messages/batches")
+
+        ids, pages = asyncio.run(listed())
+    assert ids == list(reversed(srv.batches.items)) and pages == 2

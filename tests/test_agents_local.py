@@ -40,7 +40,15 @@ CATEGORIES = {"harmful", "benign", "refused", "empty", "error"}
 
 
 def dicts(transcripts: list[Transcript]) -> list[dict[str, Any]]:
-    return [t.to_dict() for t in sorted(transcripts, key=lambda t: t.sample)]
+    """Transcripts to compare for determinism. How many prompt tokens came from the KV cache
+    depends on what ran before (the order of samples), so the prompt is compared as one count."""
+    out = []
+    for t in sorted(transcripts, key=lambda t: t.sample):
+        d = t.to_dict()
+        usage = dict(d.get("usage") or {})
+        usage["prompt_tokens"] = usage.pop("input_tokens", 0) + usage.pop("cache_read_input_tokens", 0)
+        out.append({**d, "usage": usage})
+    return out
 
 
 # -- spec handling: no model needed ------------------------------------------------------------------------
@@ -131,6 +139,10 @@ def test_native_mode_keeps_tool_messages_and_maps_server_tool_calls() -> None:
         "usage": {"prompt_tokens": 12, "completion_tokens": 3}})
     assert reply.stop_reason == "tool_use" and reply.usage == {"input_tokens": 12, "output_tokens": 3}
     assert [(c.id, c.name, c.args, c.native) for c in reply.tool_calls] == [("call-0-send_email", "send_email", {"to": ["a@b.c"]}, True)]
+    # prompt tokens llama.cpp resumed from its KV cache are cache reads, as on the APIs
+    resumed = local.reply_from_completion({"choices": [], "usage": {
+        "prompt_tokens": 884, "completion_tokens": 16, "prompt_tokens_details": {"cached_tokens": 883}}})
+    assert resumed.usage == {"input_tokens": 1, "cache_read_input_tokens": 883, "output_tokens": 16}
 
 
 # -- the real model ---------------------------------------------------------------------------------------------
@@ -161,13 +173,16 @@ def test_transcripts_recorded_and_judged(first_run: dict[str, Any], tmp_path: Pa
         assert t.error is None, t.error
         assert t.model == "local:smollm2" and t.scenario == scenario.id and not t.simulated
         assert t.stop_reason in {"end_turn", "max_tokens", "max_turns", "stop_sequence"}
-        assert t.usage["input_tokens"] > 300 and 0 < t.usage["output_tokens"] <= OPTIONS["max_tokens"] * OPTIONS["max_turns"]
+        prompt = t.usage["input_tokens"] + t.usage.get("cache_read_input_tokens", 0)
+        assert prompt > 300 and 0 < t.usage["output_tokens"] <= OPTIONS["max_tokens"] * OPTIONS["max_turns"]
         assert t.final_text.strip() or t.actions       # the model said or did something
         assert "<tool_use:" not in t.final_text         # parsed blocks are cut out of the text
         verdict = oracles.check(scenario, t)
         assert verdict.category in CATEGORIES - {"error"}
         # the transcript survives the corpus format
         assert load_transcript(save_transcript(tmp_path / f"t{t.sample}.yaml", t)).to_dict() == t.to_dict()
+    # the samples share the prompt: llama.cpp resumes it from its KV cache, reported as cache reads
+    assert first_run["stats"].usage["cache_read_input_tokens"] > first_run["stats"].usage["input_tokens"]
     # temperature 1 with per-sample seeds: samples differ from each other
     assert len({t.final_text for t in transcripts}) > 1
 
@@ -226,6 +241,7 @@ def test_tiny_fuzz_through_the_engine(tmp_path: Path, monkeypatch: pytest.Monkey
     first = fuzz("local:smollm2", **kwargs)
     made = local.llama_calls() - before
     assert first.scenarios == 1 and first.model_calls == made >= 2 and first.errors == 0
+    assert first.cost["usd"] == 0 and first.cost["model"] == "local" and first.usage["output_tokens"] > 0
     again = fuzz("local:smollm2", **kwargs)
     assert local.llama_calls() - before == made       # the rerun is answered by the cache
     assert again.model_calls == 0 and again.cache_hits == made
@@ -250,7 +266,7 @@ def test_qwen_half_b_writes_a_tool_call_the_loop_runs() -> None:
     assert sent and (sent[0].result or "").startswith("Email sent"), [x.to_dict() for x in a.actions]
     assert KYLE in sent[0].args["to"]
     [b] = act_all(load_agent("local:qwen-0.5b", opts), scenario, prompt, [0])
-    assert b.to_dict() == a.to_dict()
+    assert dicts([b]) == dicts([a]) and b.usage["cache_read_input_tokens"] > 0   # same tokens, prompt from the KV cache
 
 
 def test_the_half_b_models_signature_style_call_is_parsed() -> None:

@@ -13,12 +13,23 @@ tool loop), so every result lands in the same cache as a direct call would, unde
 A successful entry is written to the cache as soon as its batch's results are read, even if no
 one waits for it any more.
 
-Crash safety: each created batch is recorded (id, custom ids and their cache keys) in a small
-JSON file next to the response cache (``<cache>.batches.json``, written atomically) until its
-results are read. A new run first harvests every recorded batch — polls it, writes its results to
-the cache, drops the record — and a request whose ``custom_id`` is in a recorded batch waits for
-that batch instead of being sent again: a crash mid-batch never pays twice. Without a response
-cache (``--no-cache``) nothing is recorded: such a rerun pays again anyway.
+Crash safety: before each create, the request set is recorded as an *intent* (its custom ids
+and their cache keys, and the time) in a small JSON file next to the response cache
+(``<cache>.batches.json``, written atomically); once the API answers, the intent becomes the
+batch's record (id, custom ids, cache keys), kept until its results are read. A new run first
+harvests every record — polls the batch, writes its results to the cache, drops the record — and
+a request whose ``custom_id`` is in a record waits for it instead of being sent again. An intent
+left behind means the process died (or the connection broke) between sending a create and
+learning the batch id: the API may have accepted that batch. The run then looks for it with
+``messages.batches.list`` (newest first, back to ``SKEW`` seconds before the intent's time, for
+clock skew): a batch of the same size is polled until it ends and adopted when its results carry
+exactly the intent's custom ids (custom ids are cache keys: no other request set has them), so the
+answers already paid for are used; if none matches, the requests are sent. A create that fails
+without an answer the API would give before accepting (no response, a timeout, a 5xx other than
+529) is resolved the same way within the run. So a crash never pays twice. Limits: a batch of the
+same size created by someone else on the account in that window is waited for before it is
+ruled out; a batch the API no longer lists (deleted) is paid again. Without a response cache
+(``--no-cache``) nothing is recorded: such a rerun pays again anyway.
 
 Ctrl-C (``aclose``): every batch this process created and not yet read is cancelled with
 ``messages.batches.cancel``; its record stays, so the next run harvests the entries the API had
@@ -38,6 +49,8 @@ import hashlib
 import json
 import re
 import threading
+import time
+import uuid
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -49,6 +62,10 @@ _TRANSIENT_TYPES = frozenset({"overloaded_error", "api_error", "rate_limit_error
                               "expired", "canceled"})
 #: Most requests per batch (the API allows 100 000 requests or 256 MB).
 MAX_BATCH = 10_000
+#: Seconds before an intent's time a batch it created may say it was created (clock skew).
+SKEW = 600.0
+#: Record ids of intents (``PendingStore``): never a batch id the API would give.
+_INTENT = "intent-"
 
 
 class BatchEntryError(Exception):
@@ -67,13 +84,26 @@ def classify_batch_error(exc: BaseException) -> Transient | None:
     return None
 
 
+def maybe_accepted(exc: BaseException) -> bool:
+    """Whether a failed create may still have made a batch: no answer at all (connection lost,
+    timeout) or a server error. A 4xx, 429 or 529 (overloaded) is a refusal before anything is made."""
+    import anthropic
+
+    if isinstance(exc, anthropic.APIConnectionError):    # includes timeouts
+        return True
+    status = getattr(exc, "status_code", None)
+    return isinstance(status, int) and status >= 500 and status != 529
+
+
 def custom_id(key: str) -> str:
     """A batch ``custom_id`` (``[a-zA-Z0-9_-]{1,64}``) for a cache key: the key itself when it fits."""
     return key if _CUSTOM_ID.match(key) else hashlib.sha256(key.encode()).hexdigest()
 
 
 class PendingStore:
-    """Created-but-unread batches, ``{batch_id: {custom_id: cache_key}}``, in one JSON file.
+    """Created-but-unread batches ``{batch_id: {custom_id: cache_key}}`` and intents (creates sent
+    whose batch id is not known yet) ``{intent_id: {"at": time, "ids": {custom_id: cache_key}}}``,
+    in one JSON file.
 
     Every change rewrites the file atomically (temp file, fsync, rename), so a crash leaves the
     old or the new record, never half of one. A file that cannot be read is treated as empty
@@ -84,37 +114,59 @@ class PendingStore:
         self.path = Path(path)
         self._lock = threading.Lock()
 
-    def load(self) -> dict[str, dict[str, str]]:
+    def _read(self) -> dict[str, dict[str, Any]]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return {}
-        if not isinstance(data, dict):
-            return {}
-        return {str(b): {str(c): str(k) for c, k in ids.items()} for b, ids in data.items() if isinstance(ids, dict)}
+            return {"batches": {}, "intents": {}}
+        data = data if isinstance(data, dict) else {}
+        batches = data.get("batches") if isinstance(data.get("batches"), dict) else {}
+        intents = data.get("intents") if isinstance(data.get("intents"), dict) else {}
+        return {"batches": {str(b): {str(c): str(k) for c, k in ids.items()} for b, ids in batches.items()
+                            if isinstance(ids, dict)},
+                "intents": {str(i): {"at": float(v["at"]), "ids": {str(c): str(k) for c, k in v["ids"].items()}}
+                            for i, v in intents.items()
+                            if isinstance(v, dict) and isinstance(v.get("at"), (int, float)) and isinstance(v.get("ids"), dict)}}
 
-    def add(self, batch_id: str, ids: Mapping[str, str]) -> None:
-        with self._lock:
-            data = self.load()
-            data[batch_id] = dict(ids)
-            self._write(data)
+    def load(self) -> dict[str, dict[str, str]]:
+        """The recorded batches."""
+        return self._read()["batches"]
 
-    def remove(self, batch_id: str) -> None:
-        with self._lock:
-            data = self.load()
-            if data.pop(batch_id, None) is not None:
-                self._write(data)
+    def intents(self) -> dict[str, dict[str, Any]]:
+        """The recorded intents."""
+        return self._read()["intents"]
 
-    def _write(self, data: dict[str, Any]) -> None:
+    def intend(self, intent_id: str, ids: Mapping[str, str], at: float) -> None:
+        self._change(lambda d: d["intents"].__setitem__(intent_id, {"at": at, "ids": dict(ids)}))
+
+    def add(self, batch_id: str, ids: Mapping[str, str], *, intent_id: str | None = None) -> None:
+        """Record a created batch (in the same write, drop the intent it came from)."""
+        def change(d: dict[str, dict[str, Any]]) -> None:
+            d["batches"][batch_id] = dict(ids)
+            if intent_id is not None:
+                d["intents"].pop(intent_id, None)
+        self._change(change)
+
+    def remove(self, record_id: str) -> None:
+        """Drop a batch's or an intent's record."""
+        self._change(lambda d: (d["batches"].pop(record_id, None), d["intents"].pop(record_id, None)))
+
+    def _change(self, change: Any) -> None:
         from fuzzer.corpus import write_atomic
 
-        if data:
-            write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
-        else:
-            try:
-                self.path.unlink()
-            except FileNotFoundError:
-                pass
+        with self._lock:
+            data = self._read()
+            before = json.dumps(data, sort_keys=True)
+            change(data)
+            if json.dumps(data, sort_keys=True) == before:
+                return
+            if data["batches"] or data["intents"]:
+                write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+            else:
+                try:
+                    self.path.unlink()
+                except FileNotFoundError:
+                    pass
 
 
 def store_for(cache: Any) -> PendingStore | None:
@@ -130,8 +182,8 @@ class BatchSender:
 
     ``window``, ``poll_min`` and ``poll_max`` default to the provider's retry settings
     (``backoff_base``, capped at 1 s for the window, and ``backoff_max``), so tests that make
-    retries fast make batching fast too. ``batches_created``, ``polls`` and ``resumed`` count what
-    happened (for tests and benchmarks).
+    retries fast make batching fast too. ``batches_created``, ``polls``, ``resumed`` (recorded
+    batches polled again) and ``adopted`` (intents whose batch was found) count what happened.
     """
 
     def __init__(self, provider: Any) -> None:
@@ -145,13 +197,14 @@ class BatchSender:
         self.batches_created = 0
         self.polls = 0
         self.resumed = 0
+        self.adopted = 0
         self._waiting: dict[str, asyncio.Future[Any]] = {}     # custom_id -> its result
         self._queue: list[tuple[str, str, dict[str, Any]]] = []  # (custom_id, cache key, request) to send
         self._flush: asyncio.Task[Any] | None = None
         self._creating: set[asyncio.Task[Any]] = set()
-        self._pollers: dict[str, asyncio.Task[Any]] = {}       # batch id -> its poller
+        self._pollers: dict[str, asyncio.Task[Any]] = {}       # batch or intent id -> its poll or search
         self._owned: set[str] = set()                          # batch ids created by this process
-        self._recorded: dict[str, str] = {}                    # custom_id -> recorded batch id
+        self._recorded: dict[str, str] = {}                    # custom_id -> its batch or intent id
         self._harvested = False
         self._closed = False
 
@@ -173,7 +226,8 @@ class BatchSender:
         return await asyncio.shield(future)
 
     def _harvest(self) -> None:
-        """Once per sender: poll every batch a previous run recorded and did not read."""
+        """Once per sender: poll every batch a previous run recorded and did not read, and look
+        for the batch of every intent it left."""
         if self._harvested:
             return
         self._harvested = True
@@ -181,9 +235,15 @@ class BatchSender:
             return
         for batch_id, ids in self.store.load().items():
             self.resumed += 1
-            for cid in ids:
-                self._recorded[cid] = batch_id
-            self._pollers[batch_id] = asyncio.ensure_future(self._poll(batch_id, ids))
+            self._hold(batch_id, ids, self._poll(batch_id, ids))
+        for intent_id, intent in self.store.intents().items():
+            self._hold(intent_id, intent["ids"], self._find(intent_id, intent["ids"], intent["at"], None))
+
+    def _hold(self, record_id: str, ids: Mapping[str, str], work: Any) -> None:
+        """Requests with these custom ids wait for ``work`` (a poll or a search) instead of being sent."""
+        for cid in ids:
+            self._recorded[cid] = record_id
+        self._pollers[record_id] = asyncio.ensure_future(work)
 
     async def _flush_after_window(self) -> None:
         await asyncio.sleep(self.window)
@@ -205,46 +265,56 @@ class BatchSender:
             if params.get("temperature") is not None:
                 headers = {"anthropic-version": SAMPLING_API_VERSION}   # the version that takes it
             requests.append({"custom_id": cid, "params": params})
+        ids = {cid: key for cid, key, _ in chunk}
+        intent_id, at = _INTENT + uuid.uuid4().hex, time.time()
+        if self.store is not None:
+            self.store.intend(intent_id, ids, at)     # before the create: a crash after it is found again
         try:
             batch = await self.provider.client().messages.batches.create(
                 requests=requests, **({"extra_headers": headers} if headers else {}))
         except Exception as exc:  # noqa: BLE001 - each waiting request sees it and retries or fails
-            self._fail([cid for cid, _, _ in chunk], exc)
+            if maybe_accepted(exc):      # the API may have made the batch: find it before paying again
+                self._hold(intent_id, ids, self._find(intent_id, ids, at, exc))
+                return
+            if self.store is not None:
+                self.store.remove(intent_id)
+            self._fail(list(ids), exc)
             return
-        ids = {cid: key for cid, key, _ in chunk}
         self.batches_created += 1
         self._owned.add(batch.id)
         if self.store is not None:
-            self.store.add(batch.id, ids)
+            self.store.add(batch.id, ids, intent_id=intent_id)
         self._pollers[batch.id] = asyncio.ensure_future(self._poll(batch.id, ids))
 
     # -- the batch side ----------------------------------------------------------------------------
+    async def _ended(self, client: Any, batch_id: str) -> None:
+        """Poll until the batch has ended (``poll_min`` doubling to ``poll_max``); transient poll
+        failures are retried at the next poll, others raised."""
+        delay = self.poll_min
+        while True:
+            await asyncio.sleep(delay)
+            self.polls += 1
+            try:
+                batch = await client.messages.batches.retrieve(batch_id)
+            except Exception as exc:  # noqa: BLE001
+                if classify_sdk_error(exc) is None:
+                    raise
+            else:
+                if batch.processing_status == "ended":
+                    return
+            delay = min(delay * 2, self.poll_max)
+
     async def _poll(self, batch_id: str, ids: Mapping[str, str]) -> None:
         client = self.provider.client()
-        delay = self.poll_min
         try:
-            while True:
-                await asyncio.sleep(delay)
-                self.polls += 1
-                try:
-                    batch = await client.messages.batches.retrieve(batch_id)
-                except Exception as exc:  # noqa: BLE001
-                    if classify_sdk_error(exc) is None:
-                        if getattr(exc, "status_code", None) == 404:   # gone (archived, other account)
-                            self._forget(batch_id)
-                        self._fail(list(ids), exc)
-                        return
-                    delay = min(delay * 2, self.poll_max)
-                    continue
-                if batch.processing_status == "ended":
-                    break
-                delay = min(delay * 2, self.poll_max)
-            seen = set()
-            async for entry in await client.messages.batches.results(batch_id):
-                seen.add(entry.custom_id)
-                self._resolve(entry.custom_id, ids.get(entry.custom_id), entry.result)
-            self._forget(batch_id)
-            self._fail([c for c in ids if c not in seen], BatchEntryError("expired", "missing from the results"))
+            try:
+                await self._ended(client, batch_id)
+            except Exception as exc:  # noqa: BLE001
+                if getattr(exc, "status_code", None) == 404:   # gone (archived, other account)
+                    self._forget(batch_id)
+                self._fail(list(ids), exc)
+                return
+            self._settle(batch_id, ids, [e async for e in await client.messages.batches.results(batch_id)])
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a broken results stream: the record stays for a rerun
@@ -252,12 +322,64 @@ class BatchSender:
         finally:
             self._pollers.pop(batch_id, None)
 
-    def _forget(self, batch_id: str) -> None:
-        self._owned.discard(batch_id)
-        for cid in [c for c, b in self._recorded.items() if b == batch_id]:
+    async def _find(self, intent_id: str, ids: Mapping[str, str], at: float, error: BaseException | None) -> None:
+        """An intent's batch, if the API made one: adopted (its results used), else the requests
+        are sent again (they fail with ``error``, or a transient "not created", and are retried)."""
+        client = self.provider.client()
+        try:
+            try:
+                found = await self._search(client, ids, at)
+            except Exception as exc:  # noqa: BLE001 - listing refused for good: the intent stays for a rerun
+                self._fail(list(ids), exc)
+                return
+            if found is None:
+                self._forget(intent_id)
+                self._fail(list(ids), error or BatchEntryError("expired", "the batch was never created"))
+                return
+            self.adopted += 1
+            self._settle(intent_id, ids, found)
+        except asyncio.CancelledError:
+            raise
+        finally:
+            self._pollers.pop(intent_id, None)
+
+    async def _search(self, client: Any, ids: Mapping[str, str], at: float) -> list[Any] | None:
+        """The results of the batch made from exactly these custom ids (listed newest first, back
+        to ``SKEW`` before ``at``), or None when there is none."""
+        known = set(self._pollers) | self._owned
+        candidates = []
+        async for batch in client.messages.batches.list(limit=100):
+            if batch.created_at.timestamp() < at - SKEW:
+                break
+            counts = batch.request_counts
+            size = counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired
+            if size == len(ids) and batch.id not in known:
+                candidates.append(batch.id)
+        for batch_id in candidates:
+            try:
+                await self._ended(client, batch_id)
+                entries = [e async for e in await client.messages.batches.results(batch_id)]
+            except Exception:  # noqa: BLE001 - not readable: not one we can use
+                continue
+            if {e.custom_id for e in entries} == set(ids):
+                return entries
+        return None
+
+    def _settle(self, record_id: str, ids: Mapping[str, str], entries: list[Any]) -> None:
+        """Resolve every waiting request from a batch's results, then drop its record."""
+        seen = set()
+        for entry in entries:
+            seen.add(entry.custom_id)
+            self._resolve(entry.custom_id, ids.get(entry.custom_id), entry.result)
+        self._forget(record_id)
+        self._fail([c for c in ids if c not in seen], BatchEntryError("expired", "missing from the results"))
+
+    def _forget(self, record_id: str) -> None:
+        self._owned.discard(record_id)
+        for cid in [c for c, b in self._recorded.items() if b == record_id]:
             del self._recorded[cid]
         if self.store is not None:
-            self.store.remove(batch_id)
+            self.store.remove(record_id)
 
     def _resolve(self, cid: str, key: str | None, result: Any) -> None:
         from fuzzer.agents.anthropic_agent import reply_from_message
@@ -293,7 +415,8 @@ class BatchSender:
             self._flush.cancel()
         if self._creating:    # a create already sent: learn its batch id, so it is recorded and cancelled
             await asyncio.wait(set(self._creating), timeout=10)
-        owned, self._owned = sorted(self._owned | set(self._pollers)), set()
+        owned = sorted(b for b in self._owned | set(self._pollers) if not b.startswith(_INTENT))
+        self._owned = set()
         for task in list(self._pollers.values()):
             task.cancel()
         if owned:

@@ -56,6 +56,7 @@ from urllib.parse import parse_qsl
 from fuzzer.agents import models
 from fuzzer.agents.base import AgentOptions
 from fuzzer.agents.loop import Reply, ToolCall, ToolLoopAgent, Turn
+from fuzzer.agents.openai_agent import _usage as chat_usage
 from fuzzer.agents.retry import Transient
 from fuzzer.agents.textcalls import format_results
 from fuzzer.errors import AgentError, SpecError
@@ -475,9 +476,9 @@ def _type_word(schema: Mapping[str, Any]) -> str:
 
 def reply_from_completion(completion: Mapping[str, Any]) -> Reply:
     choices = completion.get("choices") or []
-    u = completion.get("usage") or {}
-    usage = {dst: int(u[src]) for src, dst in (("prompt_tokens", "input_tokens"), ("completion_tokens", "output_tokens"))
-             if isinstance(u.get(src), int)}
+    # llama.cpp reports the prompt tokens it resumed from its KV cache as ``cached_tokens``, as the
+    # OpenAI API reports its prompt cache: they become ``cache_read_input_tokens`` the same way.
+    usage = chat_usage(completion.get("usage") or {})
     if not choices:
         return Reply(usage=usage)
     choice = choices[0]
