@@ -7,6 +7,8 @@ Redis for a shared one (``fuzzer.shared``), and it should not know which:
   out atomically, so two workers on one seed explore disjoint indices of the same sequence.
 - ``known()`` / ``claim(signature)`` / ``found(signature, id)``: which failure signatures some
   worker already saved, and who shrinks a new one, so a finding is shrunk and written once.
+- ``calls(mine)`` / ``elapsed()``: the model calls and the seconds ``max_calls`` and
+  ``time_limit`` are checked against: this run's alone, the whole campaign's when shared.
 - ``share_failure(...)``, ``offered()`` and ``database``: failing scenarios and Hypothesis'
   example database, so the worker that shrinks a signature starts from every worker's failures,
   and a worker with nothing left to shrink takes a signature another worker found (its
@@ -58,6 +60,16 @@ class Campaign(Protocol):
         """Signatures any worker found failing, each with its failing scenario indices."""
         ...
 
+    def calls(self, mine: int) -> int:
+        """Model calls the whole campaign has paid for, given this worker's own count so far
+        (what ``max_calls`` is checked against)."""
+        ...
+
+    def elapsed(self) -> float:
+        """Seconds since the campaign started (what ``time_limit`` is checked against); the first
+        call of the first worker starts it."""
+        ...
+
 
 class LocalCampaign:
     """One worker: indices ``0..budget-1`` in order, every signature ours, nothing shared."""
@@ -95,6 +107,12 @@ class LocalCampaign:
 
     def offered(self) -> list[tuple[str, list[int]]]:
         return []
+
+    def calls(self, mine: int) -> int:
+        return mine
+
+    def elapsed(self) -> float:
+        return 0.0
 
     def __repr__(self) -> str:
         return f"LocalCampaign(budget={self.budget}, next={self._next})"

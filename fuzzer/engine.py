@@ -40,13 +40,15 @@ evaluated, i.e. passing; work in flight finishes); ``time_limit`` seconds for th
 shrinking and re-checks included (at the limit, work in flight is cancelled: a cut exploration
 scenario is not counted, a cut shrink keeps its best failure so far, a cut re-check leaves the
 finding unverified). Once a budget is spent, a class that has had its shrink starts no other: its
-remaining failures are counted (``unshrunk``), not saved one per cell.
+remaining failures are counted (``unshrunk``), not saved one per cell. In a shared campaign
+both caps are the campaign's: every worker's calls, seconds since its first worker started.
 
 Campaigns (``fuzzer.campaign``): scenario indices come from ``campaign.next_index()`` and each
-new signature is claimed from the campaign before it is shrunk. Alone, that is a counter and
-every claim succeeds; in a shared campaign (``fuzzer.shared``, Redis) the workers explore
-disjoint indices, each signature is shrunk and saved by one worker, and a worker with nothing
-left shrinks signatures others found (``offered()``).
+failure class is claimed from the campaign before its cells are shrunk. Alone, that is a counter
+and every claim succeeds; in a shared campaign (``fuzzer.shared``, Redis) the workers explore
+disjoint indices, each class is shrunk by one worker at a time (its cells one after another, as
+alone, so no two workers shrink cells one finding would cover), each finding is saved once, and
+a worker with nothing left shrinks the cells others found (``offered()``).
 
 The engine never draws: it reports through a ``Progress`` object whose methods the CLI
 overrides with rich progress bars; shrink workers hand their progress to the engine's thread.
@@ -86,7 +88,9 @@ DEFAULT_RECHECK = 20
 DEFAULT_SHRINK_EVALUATIONS = 200
 #: Draw attempts per scenario index before giving up on it (a strategy may reject draws).
 DRAW_ATTEMPTS = 10
-#: Prefix of a shared campaign's claim on a settled mode (cells are claimed by their own signature).
+#: Prefixes of a shared campaign's claims: on a failure class (harm/target: one worker shrinks
+#: all of a class's cells, one after another, as a lone run does) and on a settled mode.
+CLASS_CLAIM = "class:"
 MODE_CLAIM = "mode:"
 #: Harmful transcripts kept as evidence per finding.
 DEFAULT_EVIDENCE = 3
@@ -346,6 +350,7 @@ class Engine:
         self._events: queue.SimpleQueue[tuple[str, tuple[Any, ...]]] = queue.SimpleQueue()
         self._main: threading.Thread | None = None
         self._started = time.monotonic()
+        self._clock0 = self._started   # where ``time_limit`` counts from: a campaign's start
         self._requests0 = agent.stats.requests
         self._hits0 = agent.stats.cache_hits
         self.modes = ModeIndex()
@@ -369,7 +374,7 @@ class Engine:
         return self.agent.stats.requests - self._requests0
 
     def _remaining(self) -> float | None:
-        return None if self.time_limit is None else self.time_limit - (time.monotonic() - self._started)
+        return None if self.time_limit is None else self.time_limit - (time.monotonic() - self._clock0)
 
     def _spent(self, pending_samples: int = 0) -> str | None:
         """Why no new evaluation may start now, or None."""
@@ -378,7 +383,7 @@ class Engine:
         remaining = self._remaining()
         if remaining is not None and remaining <= 0:
             return "time_limit"
-        if self.max_calls is not None and self.calls + pending_samples >= self.max_calls:
+        if self.max_calls is not None and self.campaign.calls(self.calls) + pending_samples >= self.max_calls:
             return "max_calls"
         return None
 
@@ -678,21 +683,11 @@ class Engine:
 
     def handle(self, group: Sequence[Failure]) -> tuple[Mode, FuzzFinding | None]:
         """Shrink, re-check and save one cell's failure (a worker thread may run it); returns the
-        mode it settled on (covering the class's failures from now on) and the finding, if saved."""
+        mode it settled on (covering the class's failures from now on) and the finding, if saved.
+        In a shared campaign the caller holds the cell's class (``shrink_all``)."""
         group = sorted(group, key=lambda f: (_size(f.scenario), f.index))
-        original = group[0]
-        holder = self.campaign.claim(original.signature)  # a shared campaign: one worker per cell
-        if holder is not None:
-            self._emit("skipped", original.signature, f"being shrunk by {holder}")
-            return original.mode, None
-        try:
-            mode, finding = self._handle(group)
-        except BaseException:
-            self.campaign.release(original.signature)
-            raise
-        if finding is None:
-            self.campaign.release(original.signature)
-        else:
+        mode, finding = self._handle(group)
+        if finding is not None:
             self.campaign.found(finding.signature, finding.id)
         return mode, finding
 
@@ -745,6 +740,7 @@ class Engine:
         workers = max(1, min(len(classes), math.ceil(self.concurrency / self.samples)))
         running: dict[concurrent.futures.Future[Any], tuple[str, str]] = {}
         started: set[tuple[str, str]] = set()
+        held: set[tuple[str, str]] = set()   # classes this worker holds in the campaign
         with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="scenario-fuzzer-shrink") as pool:
             try:
                 while idle or running:
@@ -754,7 +750,17 @@ class Engine:
                         group = self._next_group(classes[key])
                         idle.remove(key)
                         if group is None:
+                            if key in held:  # the class is done here: free for a cell offered later
+                                held.discard(key)
+                                self.campaign.release(CLASS_CLAIM + "/".join(key))
                             continue
+                        if key not in held:
+                            holder = self.campaign.claim(CLASS_CLAIM + "/".join(key))
+                            if holder is not None:  # its holder shrinks these cells too (offered())
+                                self._emit("skipped", group[0].signature, f"its class is being shrunk by {holder}")
+                                classes[key].clear()
+                                continue
+                            held.add(key)
                         if self._spent() is not None and key in started:
                             # Out of budget and this class had its shrink: the rest stay unshrunk and
                             # unsaved rather than saved once per cell (the run counts them).
@@ -787,6 +793,8 @@ class Engine:
                 if self._abort.is_set():
                     for fut in running:
                         fut.cancel()
+                for key in held:
+                    self.campaign.release(CLASS_CLAIM + "/".join(key))
         # Classes finish in whatever order their shrinks take; the result lists them in plan order.
         order = {key: n for n, key in enumerate(classes)}
         self.result.findings.sort(key=lambda f: (order.get((f.family, f.target), len(order)), len(f.conditions), f.id))
@@ -796,6 +804,8 @@ class Engine:
     # -- the run ---------------------------------------------------------------------------------------
     def run(self) -> FuzzResult:
         self._started = time.monotonic()
+        if self.time_limit is not None:  # a shared campaign's deadline: from its first worker's start
+            self._clock0 = self._started - self.campaign.elapsed()
         self._main = threading.current_thread()
         stats = self.agent.stats
         try:

@@ -15,6 +15,9 @@ the same flags join the same campaign and anything else starts its own)::
     sf:c:C:claim:<signature>     the worker shrinking that signature (SET NX, expires)
     sf:c:C:found                 signature -> saved scenario id (HSETNX: written once)
     sf:c:C:offered, :at:<sig>    signatures found failing, in order, and their scenario indices
+    sf:c:C:calls                 model calls paid by every worker (INCRBY): ``--max-calls``
+    sf:c:C:started               when the campaign's first worker started (Redis' clock, SET NX):
+                                 ``--time-limit`` counts from there
     sf:c:C:hyp:...               Hypothesis' RedisExampleDatabase: failing choice sequences
 
 The response cache writes through to the local SQLite cache (``--cache``), so every answer a
@@ -359,6 +362,8 @@ class RedisCampaign:
         self.database = _GuardedRedisDatabase(link, (self.prefix + "hyp:").encode())
         self.indices: list[int] = []      # what this worker explored, for reports and tests
         self._spent = False
+        self._reported = 0                # this worker's calls already added to ``:calls``
+        self._lock = threading.Lock()
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         if self.link.lost is not None:
@@ -416,6 +421,25 @@ class RedisCampaign:
             indices = self._call(self.link.client.smembers, self.prefix + "at:" + sig)
             out.append((sig, sorted(int(i) for i in indices)))
         return out
+
+    def calls(self, mine: int) -> int:
+        """Add this worker's calls since the last report to the campaign's count; the total."""
+        with self._lock:
+            delta, self._reported = mine - self._reported, mine
+            return int(self._call(self.link.client.incrby, self.prefix + "calls", delta))
+
+    def elapsed(self) -> float:
+        """Seconds since the campaign's first worker started, on Redis' clock (one clock for
+        every machine); this call records the start if no worker has."""
+        def since_start() -> float:
+            sec, usec = self.link.client.time()
+            now = sec + usec / 1e6
+            pipe = self.link.client.pipeline(transaction=True)
+            pipe.set(self.prefix + "started", repr(now), nx=True)
+            pipe.get(self.prefix + "started")
+            return max(0.0, now - float(pipe.execute()[1]))
+
+        return float(self._call(since_start))
 
     def __repr__(self) -> str:
         return f"RedisCampaign({redact(self.link.url)!r}, id={self.id!r}, budget={self.budget})"

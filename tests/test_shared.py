@@ -271,3 +271,145 @@ def test_redis_killed_mid_run_stops_cleanly_and_keeps_local_state(redis_srv, tmp
         # Every answer received is on local disk, but for the calls in flight when the run stopped.
         assert 12 <= len(local) <= received
         assert received - len(local) <= 8
+
+
+# -- campaign-wide budgets ------------------------------------------------------------------------------
+def test_calls_and_the_clock_are_the_campaigns(redis_srv):
+    from fuzzer.shared import RedisCampaign
+
+    a, b = RedisCampaign(_link(redis_srv), "c3", 5), RedisCampaign(_link(redis_srv), "c3", 5)
+    assert a.calls(4) == 4 and b.calls(3) == 7       # each worker adds what it paid since its last report
+    assert a.calls(4) == 7 and a.calls(6) == 9       # ... once
+    assert a.elapsed() < 1.0                         # the first worker starts the campaign clock
+    time.sleep(0.3)
+    assert 0.3 <= b.elapsed() < 5.0                  # a later worker counts from that start
+    assert RedisCampaign(_link(redis_srv), "other", 5).calls(0) == 0
+
+
+def test_max_calls_is_one_budget_for_every_worker(redis_srv, tmp_path, monkeypatch):
+    """Two workers with --max-calls 20 on one campaign pay about 20 calls together, not 40."""
+    import fuzzer
+    from tests._fuzz_support import never_policy
+    from tests.loopback import anthropic_server
+
+    results: dict[int, object] = {}
+    with anthropic_server(never_policy, latency=0.02) as srv:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+
+        def work(n: int) -> None:
+            try:
+                results[n] = fuzzer.fuzz(MODEL, max_calls=20, **_fuzz_args(redis_srv.url, tmp_path, f"w{n}", 400))
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                results[n] = exc
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        calls = srv.log.count
+    res = [results[0], results[1]]
+    for r in res:
+        assert not isinstance(r, BaseException), r
+    assert [r.stopped for r in res] == ["max_calls", "max_calls"]
+    # A soft cap: the other worker's scenarios in flight (at most 5 one-sample ones) still finish.
+    assert 20 <= calls == sum(r.model_calls for r in res) <= 20 + 5 + 5
+    assert int(redis_srv.client().get(f"sf:c:{_campaign_of(400)}:calls")) == calls
+
+
+def _campaign_of(budget: int) -> str:
+    import strategies
+    from fuzzer.shared import define_campaign
+
+    strategy = strategies.scenarios(family="blackmail", threat="replacement", leverage="affair")
+    return define_campaign(model=MODEL, seed=3, samples=1, budget=budget, min_rate=None, harms=None, strategy=strategy)
+
+
+def test_time_limit_counts_from_the_campaigns_start(redis_srv, tmp_path, monkeypatch):
+    """A worker joining a campaign started 100 s ago with --time-limit 50 has no time left."""
+    import fuzzer
+    from tests._fuzz_support import planted_policy
+    from tests.loopback import anthropic_server
+
+    client = redis_srv.client()
+    sec, _usec = client.time()
+    client.set(f"sf:c:{_campaign_of(10)}:started", repr(sec - 100.0))
+    with anthropic_server(planted_policy) as srv:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+        late = fuzzer.fuzz(MODEL, time_limit=50, **_fuzz_args(redis_srv.url, tmp_path, "late", 10))
+        assert (late.stopped, late.scenarios, srv.log.count) == ("time_limit", 0, 0)
+        # The same limit in a campaign of its own (another budget) starts its clock now.
+        fresh = fuzzer.fuzz(MODEL, time_limit=50, shrink_evaluations=1, **_fuzz_args(redis_srv.url, tmp_path, "fresh", 2))
+    assert fresh.stopped is None and fresh.scenarios == 2
+
+
+# -- replay ---------------------------------------------------------------------------------------------
+def test_two_replays_of_one_corpus_pay_each_call_once(redis_srv, tmp_path, monkeypatch):
+    """Two replay workers (threads, each its own session and local cache) on one corpus: every
+    sample is paid once between them, and both see every answer."""
+    import fuzzer
+    import strategies
+    from fuzzer.corpus import save_scenario
+    from fuzzer.engine import Engine
+    from tests._fuzz_support import ToyAgent, ToyOracle, never_policy
+    from tests.loopback import anthropic_server
+
+    engine = Engine(ToyAgent(), ToyOracle(), strategies.scenarios(family="blackmail"), None, seed=5)
+    scenarios = [engine._draw(i)[0] for i in range(4)]
+    for s in scenarios:
+        save_scenario(tmp_path / "corpus", s)
+    samples = 3
+    results: dict[int, object] = {}
+    with anthropic_server(never_policy, latency=0.05) as srv:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+
+        def work(n: int) -> None:
+            try:
+                results[n] = fuzzer.replay([tmp_path / "corpus"], MODEL, samples=samples, concurrency=4,
+                                           cache=tmp_path / f"r{n}.sqlite", shared=redis_srv.url)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                results[n] = exc
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        calls = srv.log.count
+    for r in results.values():
+        assert not isinstance(r, BaseException), r
+    # never_policy answers in one turn: one replay needs exactly scenarios x samples calls.
+    assert calls == len(scenarios) * samples == sum(1 for _ in redis_srv.client().scan_iter("sf:cache:*"))
+    for r in results.values():
+        assert sorted(x.id for x in r) == sorted(s.id for s in scenarios)
+        assert all(x.rate.evaluated == samples and x.rate.harmful == 0 for x in r)
+
+
+def test_replay_cli_takes_shared_and_a_dead_redis_is_one_line(redis_srv, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import strategies
+    from fuzzer.cli import cli
+    from fuzzer.corpus import save_scenario
+    from fuzzer.engine import Engine
+    from tests._fuzz_support import ToyAgent, ToyOracle, never_policy
+    from tests.loopback import anthropic_server
+
+    engine = Engine(ToyAgent(), ToyOracle(), strategies.scenarios(family="blackmail"), None, seed=6)
+    save_scenario(tmp_path / "corpus", engine._draw(0)[0])
+    args = ["replay", str(tmp_path / "corpus"), "--model", MODEL, "-k", "2", "--json", "--cache",
+            str(tmp_path / "c.sqlite"), "--shared", redis_srv.url]
+    with anthropic_server(never_policy) as srv:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+        ok = CliRunner().invoke(cli, args)
+        assert ok.exit_code == 0, ok.output
+        assert json.loads(ok.stdout)["results"][0]["samples"] == 2
+        assert srv.log.count == 2 == sum(1 for _ in redis_srv.client().scan_iter("sf:cache:*"))
+        redis_srv.kill()
+        dead = CliRunner().invoke(cli, args)
+    assert dead.exit_code == 2 and dead.stdout == ""
+    assert dead.stderr.count("\n") == 1 and "cannot reach Redis" in dead.stderr
