@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"{row['scenarios']}, {len(row['findings'])} finding(s), {row['corpus_files']} corpus file(s)")
                 if args.timeline:
                     for n, t in enumerate(row["timelines"]):
-                        print(f"    worker {n}: explored by {t['explored']:.1f} s, ended {t['ended']:.1f} s")
+                        print(f"    worker {n}: explored by {t['explored']:.1f} s, ended {t['ended']:.1f} s, "
+                              f"{row['worker_calls'][n]} calls paid")
                         for at, what, sig in t["events"]:
                             print(f"      {at:6.1f} {what} {sig}")
     alone, two = rows["alone"], rows["shared x2"]

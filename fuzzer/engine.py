@@ -48,7 +48,9 @@ failure class is claimed from the campaign before its cells are shrunk. Alone, t
 and every claim succeeds; in a shared campaign (``fuzzer.shared``, Redis) the workers explore
 disjoint indices, each class is shrunk by one worker at a time (its cells one after another, as
 alone, so no two workers shrink cells one finding would cover), each finding is saved once, and
-a worker with nothing left shrinks the cells others found (``offered()``).
+a worker with nothing left shrinks the cells others found (``offered()``), then runs the samples
+a busy worker's shrink or re-check cannot start at once, its slots full (``offer``: the answers
+come back through the shared cache, so the busy worker's evaluation stops waiting for a slot).
 
 The engine never draws: it reports through a ``Progress`` object whose methods the CLI
 overrides with rich progress bars; shrink workers hand their progress to the engine's thread.
@@ -56,6 +58,7 @@ overrides with rich progress bars; shrink workers hand their progress to the eng
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextvars
 import math
@@ -73,7 +76,8 @@ from fuzzer.agents.base import AgentModel
 from fuzzer.campaign import Campaign, LocalCampaign
 from fuzzer.corpus import save_scenario, save_transcript, scenario_path
 from fuzzer.costs import usage_totals
-from fuzzer.pipeline import Case, run_samples
+from fuzzer.pipeline import Case, run_case, run_samples
+from fuzzer.render import render
 from fuzzer.rates import Rate
 from fuzzer.scenario import Scenario
 from fuzzer.shrink import StopShrinking, draw_example, raise_harm, shrink
@@ -98,6 +102,8 @@ DEFAULT_EVIDENCE = 3
 SHRINK_SEEDS = 3
 #: How often (seconds) a waiting thread looks at the deadline, Ctrl-C and worker progress.
 POLL = 0.05
+#: Longest wait (seconds) of an idle worker for an offer before it looks whether anyone is busy.
+HELP_POLL = 0.25
 
 
 # -- results ------------------------------------------------------------------------------------------
@@ -419,9 +425,39 @@ class Engine:
     async def _evaluate(self, scenario: Scenario, phase: str) -> tuple[Evaluation, int]:
         meter = [0]
         _METER.set(meter)  # this task's context: the samples' requests are credited to it
-        cases = await run_samples(scenario, self.agent, self.oracle, self.indices(phase))
+        indices = list(self.indices(phase))
+        # More samples than concurrency slots (a shrink or re-check is one evaluation at a time):
+        # in a shared campaign an idle worker runs the ones that would wait for a slot here.
+        shared = not isinstance(self.campaign, LocalCampaign)
+        tail = indices[self.concurrency:] if shared and phase != "explore" else []
+        if tail and await asyncio.to_thread(self.campaign.offer, scenario, tail):
+            cases = await _run_after_head(scenario, self.agent, self.oracle, indices[:self.concurrency], tail)
+        else:
+            cases = await run_samples(scenario, self.agent, self.oracle, indices)
         ev = Evaluation(scenario, Rate.from_verdicts((c.verdict for c in cases), self.harms), tuple(cases))
         return ev, meter[0]
+
+    def _help(self) -> None:
+        """Nothing left to explore or shrink here: run the samples busy workers of the campaign
+        offer (``Campaign.offer``), as many at once as this worker's concurrency, until no other
+        worker is busy. Their answers reach the offering worker through the shared cache."""
+        running: set[concurrent.futures.Future[Any]] = set()
+        try:
+            while self._spent() is None:
+                running = {f for f in running if not f.done()}
+                if len(running) >= self.concurrency:
+                    concurrent.futures.wait(running, timeout=POLL, return_when=concurrent.futures.FIRST_COMPLETED)
+                    continue
+                if not self.campaign.others_busy():
+                    break
+                item = self.campaign.wanted(timeout=HELP_POLL)
+                if item is None:
+                    continue
+                scenario, samples = item
+                running.add(self.loop.submit(_act(scenario, self.agent, samples)))
+        finally:
+            for fut in running:
+                fut.cancel()
 
     def _remember(self, ev: Evaluation, phase: str = "explore") -> Evaluation:
         with self._lock:
@@ -824,9 +860,11 @@ class Engine:
                 adopted = [f for s, ix in pending for f in self._adopt(s, ix)]
                 if adopted:
                     self.shrink_all(adopted)
+            self._help()
             if self.result.stopped is None and self._spent() == "time_limit":
                 self.result.stopped = "time_limit"
         finally:
+            self.campaign.leave()
             if stats is not None:
                 self.agent.stats = stats  # type: ignore[misc]
             self.result.model_calls = self.calls
@@ -848,6 +886,29 @@ class Engine:
             group.extend(Failure(i, drawn[0], drawn[1], mode, ev) for mode in ev.modes(self.min_rate)
                          if mode.signature == sig)
         return group
+
+
+async def _run_after_head(scenario: Scenario, agent: AgentModel, oracle: Oracle, head: Sequence[int],
+                          tail: Sequence[int]) -> list[Case]:
+    """Samples ``head`` now and ``tail`` once a head sample is done (when a slot would free up
+    anyway): meanwhile an idle worker claims the tail's calls, so here they are waited for."""
+    prompt = render(scenario)
+    first = [asyncio.ensure_future(run_case(scenario, agent, oracle, i, prompt)) for i in head]
+    later: list[asyncio.Future[Case]] = []
+    try:
+        await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+        later = [asyncio.ensure_future(run_case(scenario, agent, oracle, i, prompt)) for i in tail]
+        return list(await asyncio.gather(*first, *later))
+    finally:
+        for task in first + later:
+            task.cancel()
+
+
+async def _act(scenario: Scenario, agent: AgentModel, samples: Sequence[int]) -> None:
+    """Another worker's samples: only the model calls (they land in the shared cache); its
+    worker judges them."""
+    prompt = render(scenario)
+    await asyncio.gather(*(agent.act(scenario, prompt, i) for i in samples))
 
 
 def _distinct_failures(families: Sequence[str]) -> tuple[str, ...]:

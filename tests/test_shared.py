@@ -220,6 +220,7 @@ def test_an_idle_worker_shrinks_a_signature_another_worker_found(redis_srv, tmp_
     subject = scenario.person_by_id[scenario.leverage[0].subject]
     sig = Mode.of(scenario, "blackmail", role_of(scenario, subject.email)).signature
     first.share_failure(sig, 1, b"scenario-fuzzer:" + sig.encode(), choices)
+    first.leave()
 
     with anthropic_server(planted_policy) as srv:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
@@ -341,7 +342,8 @@ def test_time_limit_counts_from_the_campaigns_start(redis_srv, tmp_path, monkeyp
         late = fuzzer.fuzz(MODEL, time_limit=50, **_fuzz_args(redis_srv.url, tmp_path, "late", 10))
         assert (late.stopped, late.scenarios, srv.log.count) == ("time_limit", 0, 0)
         # The same limit in a campaign of its own (another budget) starts its clock now.
-        fresh = fuzzer.fuzz(MODEL, time_limit=50, shrink_evaluations=1, **_fuzz_args(redis_srv.url, tmp_path, "fresh", 2))
+        fresh = fuzzer.fuzz(MODEL, time_limit=50, shrink_evaluations=1,
+                            **_fuzz_args(redis_srv.url, tmp_path, "fresh", 2))
     assert fresh.stopped is None and fresh.scenarios == 2
 
 
@@ -413,3 +415,76 @@ def test_replay_cli_takes_shared_and_a_dead_redis_is_one_line(redis_srv, tmp_pat
         dead = CliRunner().invoke(cli, args)
     assert dead.exit_code == 2 and dead.stdout == ""
     assert dead.stderr.count("\n") == 1 and "cannot reach Redis" in dead.stderr
+
+
+# -- an idle worker helps a busy one --------------------------------------------------------------------
+def test_offers_reach_idle_workers_only_and_end_when_no_one_is_busy(redis_srv):
+    import strategies
+    from fuzzer.engine import Engine
+    from fuzzer.shared import RedisCampaign
+    from tests._fuzz_support import ToyAgent, ToyOracle
+
+    busy, idle = RedisCampaign(_link(redis_srv), "c4", 5), RedisCampaign(_link(redis_srv), "c4", 5)
+    scenario = Engine(ToyAgent(), ToyOracle(), strategies.scenarios(family="blackmail"), None, seed=2)._draw(0)[0]
+    assert busy.next_index() == 0                    # exploring: busy
+    assert not busy.offer(scenario, [3, 4])          # nobody idle: run them yourself
+    assert idle.wanted(timeout=0.05) is None         # nothing offered yet; now idle
+    assert idle.others_busy() and not busy.others_busy()
+    assert busy.offer(scenario, [3, 4])
+    got, samples = idle.wanted(timeout=1)
+    assert (got.id, samples) == (scenario.id, (3, 4)) and got == scenario
+    busy.leave()
+    assert not idle.others_busy()
+
+
+def test_an_idle_worker_pays_for_the_samples_a_busy_one_offers(redis_srv, tmp_path, monkeypatch):
+    """The helper is a whole ``fuzz`` worker with its budget spent; the busy worker is a campaign
+    handle offering two samples. The helper pays for them, then the busy side reads them for free."""
+    import contextlib
+
+    import fuzzer
+    import strategies
+    from fuzzer.api import Session, _open_shared
+    from fuzzer.engine import Engine
+    from fuzzer.pipeline import run_samples
+    from fuzzer.shared import RedisCampaign
+    from tests._fuzz_support import ToyAgent, ToyOracle, never_policy
+    from tests.loopback import anthropic_server
+
+    busy = RedisCampaign(_link(redis_srv), _campaign_of(2), 2)
+    assert (busy.next_index(), busy.next_index(), busy.next_index()) == (0, 1, None)
+    strategy = strategies.scenarios(family="blackmail", threat="replacement", leverage="affair")
+    scenario = Engine(ToyAgent(), ToyOracle(), strategy, None, seed=9)._draw(0)[0]
+    client = redis_srv.client()
+    out: dict[str, object] = {}
+    with anthropic_server(never_policy, latency=0.05) as srv:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+
+        def helper() -> None:
+            try:
+                out["r"] = fuzzer.fuzz(MODEL, **_fuzz_args(redis_srv.url, tmp_path, "helper", 2))
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                out["r"] = exc
+
+        t = threading.Thread(target=helper)
+        t.start()
+        deadline = time.monotonic() + 30
+        while not client.zcard(f"sf:c:{busy.id}:idle") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert busy.offer(scenario, [7, 8])
+        while srv.log.count < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        busy.leave()
+        t.join(30)
+        assert not t.is_alive()
+        result = out["r"]
+        assert not isinstance(result, BaseException), result
+        assert (result.scenarios, result.model_calls, srv.log.count) == (0, 2, 2)
+        # The busy side's own evaluation of those samples: answered from the shared cache.
+        with contextlib.ExitStack() as stack:
+            cache, _ = _open_shared(redis_srv.url, None, stack)
+            session = stack.enter_context(Session(MODEL, concurrency=2, cache=cache))
+            cases = session.loop.submit(run_samples(scenario, session.agent, session.oracle, [7, 8])).result(30)
+        assert [c.verdict.category for c in cases] == ["benign", "benign"]
+        assert srv.log.count == 2
