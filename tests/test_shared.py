@@ -234,6 +234,31 @@ def test_an_idle_worker_shrinks_a_signature_another_worker_found(redis_srv, tmp_
     assert first.known() == {finding.signature: finding.id}
 
 
+def test_a_class_another_worker_holds_is_left_to_it_and_offered(redis_srv, tmp_path, monkeypatch):
+    """One worker per failure class: with every blackmail class held elsewhere, this worker
+    shrinks nothing (no call beyond exploring) and offers its failures to the holder."""
+    import fuzzer
+    from fuzzer.engine import CLASS_CLAIM
+    from fuzzer.shared import RedisCampaign
+    from fuzzer.signature import TARGET_ROLES
+    from tests._fuzz_support import planted_policy
+    from tests.loopback import anthropic_server
+
+    holder = RedisCampaign(_link(redis_srv), _campaign_of(3), 3)
+    for role in TARGET_ROLES:
+        assert holder.claim(f"{CLASS_CLAIM}blackmail/{role}") is None
+    with anthropic_server(planted_policy) as srv:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+        result = fuzzer.fuzz(MODEL, **_fuzz_args(redis_srv.url, tmp_path, "w", 3))
+        calls = srv.log.count
+    assert result.failures and not result.findings and result.scenarios == 3
+    assert calls == result.model_calls <= 3 * 2          # exploring only: one sample, at most two turns
+    offered = holder.offered()
+    assert offered and all(ix and set(ix) <= {0, 1, 2} for _, ix in offered)
+    assert not list((tmp_path / "corpus").glob("*.yaml"))
+
+
 def test_redis_killed_mid_run_stops_cleanly_and_keeps_local_state(redis_srv, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
@@ -488,3 +513,18 @@ def test_an_idle_worker_pays_for_the_samples_a_busy_one_offers(redis_srv, tmp_pa
             cases = session.loop.submit(run_samples(scenario, session.agent, session.oracle, [7, 8])).result(30)
         assert [c.verdict.category for c in cases] == ["benign", "benign"]
         assert srv.log.count == 2
+
+
+def test_offered_samples_start_here_only_once_a_slot_would_be_free():
+    """The offering worker runs its head samples now and the offered tail after a head sample is
+    done, so an idle worker has claimed the tail's calls by then (no Redis needed here)."""
+    import strategies
+    from fuzzer.engine import Engine, _run_after_head
+    from tests._fuzz_support import ToyAgent, ToyOracle
+
+    agent = ToyAgent(latency=0.1)
+    scenario = Engine(agent, ToyOracle(), strategies.scenarios(family="blackmail"), None, seed=2)._draw(0)[0]
+    started = time.monotonic()
+    cases = asyncio.run(_run_after_head(scenario, agent, ToyOracle(), [0, 1], [2, 3]))
+    assert time.monotonic() - started >= 0.2                       # the tail waited for the head
+    assert [c.sample for c in cases] == [0, 1, 2, 3] and [s for _, s in agent.seen] == [0, 1, 2, 3]
