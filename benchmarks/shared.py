@@ -15,7 +15,7 @@ calls are the requests the server received. Every configuration starts from an e
 empty caches. ``--policy never`` (a model that never does harm) times exploration alone. Targets: speed-up alone / shared x2 >= 1.7, calls shared x2 / alone <= 1.1. Run from
 the repository root (needs ``redis-server``)::
 
-    python benchmarks/shared.py [--budget 40] [--samples 3] [--latency 0.2] [--concurrency 4] [--policy never] [--json]
+    python benchmarks/shared.py [--budget 40] [--samples 3] [--latency 0.2] [--concurrency 4] [--policy never] [--timeline] [--json]
 """
 
 from __future__ import annotations
