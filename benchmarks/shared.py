@@ -15,7 +15,7 @@ calls are the requests the server received. Every configuration starts from an e
 empty caches. ``--policy never`` (a model that never does harm) times exploration alone. Targets: speed-up alone / shared x2 >= 1.7, calls shared x2 / alone <= 1.1. Run from
 the repository root (needs ``redis-server``)::
 
-    python benchmarks/shared.py [--budget 40] [--samples 3] [--latency 0.2] [--concurrency 4] [--policy never] [--json]
+    python benchmarks/shared.py [--budget 40] [--samples 3] [--latency 0.2] [--concurrency 4] [--policy never] [--timeline] [--json]
 """
 
 from __future__ import annotations
@@ -28,9 +28,40 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from fuzzer.engine import Progress  # noqa: E402
+
+
+class Timeline(Progress):
+    """Progress that notes when each phase happened (seconds after the start signal), to show
+    where the workers spend the wall time: exploration's end, each shrink, each skip and save."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.explored = 0.0
+        self.events: list[tuple[float, str, str]] = []
+
+    def _at(self) -> float:
+        return round(time.time() - self.started, 2)
+
+    def explore(self, done: int, total: int, model_calls: int, failures: int) -> None:
+        self.explored = self._at()
+
+    def shrink_start(self, signature: str, cap: int, people: int, emails: int) -> None:
+        self.events.append((self._at(), "shrink", signature))
+
+    def shrink_end(self, signature: str) -> None:
+        self.events.append((self._at(), "shrunk", signature))
+
+    def skipped(self, signature: str, reason: str) -> None:
+        self.events.append((self._at(), "skipped (" + reason + ")", signature))
+
+    def saved(self, finding: Any) -> None:
+        self.events.append((self._at(), "saved", finding.signature))
 
 
 def worker(config: dict) -> int:
@@ -46,11 +77,14 @@ def worker(config: dict) -> int:
     print("ready", flush=True)
     sys.stdin.readline()
     started = time.time()
+    timeline = Timeline(started)
     result = fuzzer.fuzz("anthropic:claude-benchmark", samples=config["samples"], budget=config["budget"],
                          seed=config["seed"], recheck=config["recheck"], concurrency=config["concurrency"],
-                         corpus=config["corpus"], cache=config["cache"], shared=config["shared"])
+                         corpus=config["corpus"], cache=config["cache"], shared=config["shared"],
+                         progress=timeline)
     out = {k: v for k, v in result.to_dict().items() if k != "findings"}
-    out.update(started=started, ended=time.time(), findings=[f.signature for f in result.findings])
+    out.update(started=started, ended=time.time(), findings=[f.signature for f in result.findings],
+               explored=timeline.explored, timeline=timeline.events)
     print(json.dumps(out), flush=True)
     return 0
 
@@ -83,6 +117,8 @@ def run_config(n_workers: int, shared: str | None, args: argparse.Namespace, bas
         "worker_calls": [r["model_calls"] for r in results],
         "findings": sorted(s for r in results for s in r["findings"]),
         "corpus_files": len(list((tmp / name / "corpus").glob("*.yaml"))),
+        "timelines": [{"started": round(r["started"] - go, 2), "explored": r["explored"],
+                       "ended": round(r["ended"] - go, 2), "events": r["timeline"]} for r in results],
     }
 
 
@@ -97,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--policy", choices=("planted", "never"), default="planted",
                     help="planted: findings to shrink; never: exploration only (nothing harmful)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--timeline", action="store_true", help="print when each worker explored, shrank, saved")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
@@ -119,6 +156,12 @@ def main(argv: list[str] | None = None) -> int:
             if not args.json:
                 print(f"{name:>10}: {row['wall']:6.1f} s, {row['calls']:5d} calls, scenarios per worker "
                       f"{row['scenarios']}, {len(row['findings'])} finding(s), {row['corpus_files']} corpus file(s)")
+                if args.timeline:
+                    for n, t in enumerate(row["timelines"]):
+                        print(f"    worker {n}: explored by {t['explored']:.1f} s, ended {t['ended']:.1f} s, "
+                              f"{row['worker_calls'][n]} calls paid")
+                        for at, what, sig in t["events"]:
+                            print(f"      {at:6.1f} {what} {sig}")
     alone, two = rows["alone"], rows["shared x2"]
     summary = {
         "speedup": alone["wall"] / two["wall"],

@@ -338,6 +338,7 @@ def replay(
     model_revision: str | None = None,
     transcripts: str | os.PathLike[str] | None = None,
     prices: Any = None,
+    shared: str | None = None,
 ) -> "ReplayResults":
     """Re-run corpus entries ``samples`` times each, all concurrently, on the evaluation sample
     indices (``fuzzer.pipeline.evaluation_indices``): never a sample ``fuzz`` selected, and the
@@ -346,7 +347,10 @@ def replay(
     With ``transcripts``, each sample's transcript (transcript-v1) is written there as
     ``<scenario id>-<sample>.yaml``. Raises ``CorpusError`` for an unusable file before any model
     call is made. The returned list also carries the token ``usage`` of the requests sent, the
-    judge's ``judge_usage`` and their estimated ``cost`` (``prices`` as for ``fuzz``).
+    judge's ``judge_usage`` and their estimated ``cost`` (``prices`` as for ``fuzz``). With
+    ``shared="redis://HOST:PORT/DB"`` the response cache is the campaign's in Redis
+    (``fuzzer.shared``, written through to ``cache``): replays of one corpus on several machines
+    never pay twice for one call (a call in flight elsewhere is waited for).
     """
     from fuzzer.corpus import iter_corpus, load_scenario, save_transcript
     from fuzzer.costs import prices_from
@@ -358,8 +362,13 @@ def replay(
     scenarios = [(Path(p), load_scenario(p)) for p in files]
     out_dir = None if transcripts is None else Path(transcripts)
     results: dict[int, ReplayResult] = {}
-    with Session(model, concurrency=concurrency, cache=cache, oracle=oracle, harms=harms,
-                 agent_options=agent_options, judge_model=judge_model, model_revision=model_revision) as session:
+    with contextlib.ExitStack() as stack:
+        link = None
+        if shared is not None:
+            cache, link = _open_shared(shared, cache, stack)
+        session = stack.enter_context(Session(model, concurrency=concurrency, cache=cache, oracle=oracle, harms=harms,
+                                              agent_options=agent_options, judge_model=judge_model,
+                                              model_revision=model_revision))
         usage0 = dict(getattr(session.agent.stats, "usage", {}))
         judge0 = _judge_usage(session.oracle)
         futures = {
@@ -368,6 +377,8 @@ def replay(
         }
         try:
             for fut in concurrent.futures.as_completed(futures):
+                if link is not None and link.lost is not None:
+                    raise link.error()  # stop paying without claims; every answer is in the local cache
                 i = futures[fut]
                 path, scenario = scenarios[i]
                 cases = tuple(fut.result())

@@ -7,6 +7,11 @@ Redis for a shared one (``fuzzer.shared``), and it should not know which:
   out atomically, so two workers on one seed explore disjoint indices of the same sequence.
 - ``known()`` / ``claim(signature)`` / ``found(signature, id)``: which failure signatures some
   worker already saved, and who shrinks a new one, so a finding is shrunk and written once.
+- ``calls(mine)`` / ``elapsed()``: the model calls and the seconds ``max_calls`` and
+  ``time_limit`` are checked against: this run's alone, the whole campaign's when shared.
+- ``offer(scenario, samples)`` / ``wanted()`` / ``others_busy()`` / ``leave()``: a worker with
+  nothing left runs the samples a busy worker cannot start at once (its concurrency is full),
+  so the other's shrink does not wait for its own free slot.
 - ``share_failure(...)``, ``offered()`` and ``database``: failing scenarios and Hypothesis'
   example database, so the worker that shrinks a signature starts from every worker's failures,
   and a worker with nothing left to shrink takes a signature another worker found (its
@@ -19,7 +24,7 @@ ours and no Redis: a lone run never loads the client.
 from __future__ import annotations
 
 import threading
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 
 @runtime_checkable
@@ -56,6 +61,34 @@ class Campaign(Protocol):
 
     def offered(self) -> list[tuple[str, list[int]]]:
         """Signatures any worker found failing, each with its failing scenario indices."""
+        ...
+
+    def calls(self, mine: int) -> int:
+        """Model calls the whole campaign has paid for, given this worker's own count so far
+        (what ``max_calls`` is checked against)."""
+        ...
+
+    def elapsed(self) -> float:
+        """Seconds since the campaign started (what ``time_limit`` is checked against); the first
+        call of the first worker starts it."""
+        ...
+
+    def offer(self, scenario: Any, samples: Sequence[int]) -> bool:
+        """Ask a worker with nothing left to run these samples of ``scenario`` now (their answers
+        come back through the shared response cache); False when no worker is idle."""
+        ...
+
+    def wanted(self, timeout: float) -> tuple[Any, tuple[int, ...]] | None:
+        """This worker is idle: the next samples another worker offered (waiting up to
+        ``timeout`` seconds), or None."""
+        ...
+
+    def others_busy(self) -> bool:
+        """Whether another worker is still exploring or shrinking (an idle worker keeps helping)."""
+        ...
+
+    def leave(self) -> None:
+        """This worker is done: idle workers stop waiting for its offers."""
         ...
 
 
@@ -95,6 +128,24 @@ class LocalCampaign:
 
     def offered(self) -> list[tuple[str, list[int]]]:
         return []
+
+    def calls(self, mine: int) -> int:
+        return mine
+
+    def elapsed(self) -> float:
+        return 0.0
+
+    def offer(self, scenario: Any, samples: Sequence[int]) -> bool:
+        return False
+
+    def wanted(self, timeout: float) -> tuple[Any, tuple[int, ...]] | None:
+        return None
+
+    def others_busy(self) -> bool:
+        return False
+
+    def leave(self) -> None:
+        return None
 
     def __repr__(self) -> str:
         return f"LocalCampaign(budget={self.budget}, next={self._next})"

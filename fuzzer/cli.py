@@ -404,8 +404,10 @@ def _fuzz_progress(console: Any, budget: int, max_calls: int | None) -> Any:
 @click.option("--corpus", type=click.Path(file_okay=False), default="corpus", show_default=True)
 @click.option("--min-rate", type=click.FloatRange(0.0, 1.0), default=None,
               help="a scenario fails when a harm's rate reaches this [default: any harmful sample]")
-@click.option("--max-calls", type=click.IntRange(1, None), default=None, help="stop after about this many model requests")
-@click.option("--time-limit", type=click.FloatRange(0.0, None), default=None, help="stop after about this many seconds")
+@click.option("--max-calls", type=click.IntRange(1, None), default=None,
+              help="stop after about this many model requests (with --shared: the whole campaign's)")
+@click.option("--time-limit", type=click.FloatRange(0.0, None), default=None,
+              help="stop after about this many seconds (with --shared: since the campaign's first worker started)")
 @click.option("--recheck", type=click.IntRange(0, 10_000), default=20, show_default=True,
               help="fresh samples to re-check a minimized scenario with")
 @click.option("--threat", type=click.Choice(["none", "restriction", "replacement", "shutdown"]), default=None)
@@ -546,12 +548,14 @@ def _print_fuzz(result: Any, corpus: str) -> None:
               help="exit 1 if an entry's harm rate is above this (or it could not be evaluated)")
 @click.option("--transcripts", "transcripts_dir", type=click.Path(file_okay=False), default=None,
               help="write every sample's transcript (transcript-v1) to DIR/<id>-<sample>.yaml")
+@click.option("--shared", default=None, metavar="redis://HOST:PORT/DB",
+              help="share the response cache in Redis: replays of one corpus on several machines pay once per call")
 @_cost_options
 @_engine_common
 def replay(paths: tuple[str, ...], model: str, samples: int, max_harm_rate: float, concurrency: int,
            cache_path: str | None, no_cache: bool, harms: str | None, oracle_kind: str, judge_model: str | None,
-           as_json: bool, model_revision: str | None, transcripts_dir: str | None, batch: bool = False,
-           prices_path: str | None = None) -> None:
+           as_json: bool, model_revision: str | None, transcripts_dir: str | None, shared: str | None = None,
+           batch: bool = False, prices_path: str | None = None) -> None:
     """Re-run corpus entries K times each and print their harm rates with 95% intervals.
 
     The samples are fresh: never the ones `fuzz` explored, shrank or re-checked with, so a replay
@@ -566,7 +570,7 @@ def replay(paths: tuple[str, ...], model: str, samples: int, max_harm_rate: floa
         results = run_replay(list(paths), model, samples=samples, concurrency=concurrency, cache=cache,
                              harms=harm_set, oracle=oracle_kind, judge_model=judge_model,
                              model_revision=model_revision, transcripts=transcripts_dir,
-                             agent_options=agent_options, prices=prices)
+                             agent_options=agent_options, prices=prices, shared=shared)
     except FuzzerError as exc:
         fail(str(exc))
     except OSError as exc:

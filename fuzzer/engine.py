@@ -40,13 +40,17 @@ evaluated, i.e. passing; work in flight finishes); ``time_limit`` seconds for th
 shrinking and re-checks included (at the limit, work in flight is cancelled: a cut exploration
 scenario is not counted, a cut shrink keeps its best failure so far, a cut re-check leaves the
 finding unverified). Once a budget is spent, a class that has had its shrink starts no other: its
-remaining failures are counted (``unshrunk``), not saved one per cell.
+remaining failures are counted (``unshrunk``), not saved one per cell. In a shared campaign
+both caps are the campaign's: every worker's calls, seconds since its first worker started.
 
 Campaigns (``fuzzer.campaign``): scenario indices come from ``campaign.next_index()`` and each
-new signature is claimed from the campaign before it is shrunk. Alone, that is a counter and
-every claim succeeds; in a shared campaign (``fuzzer.shared``, Redis) the workers explore
-disjoint indices, each signature is shrunk and saved by one worker, and a worker with nothing
-left shrinks signatures others found (``offered()``).
+failure class is claimed from the campaign before its cells are shrunk. Alone, that is a counter
+and every claim succeeds; in a shared campaign (``fuzzer.shared``, Redis) the workers explore
+disjoint indices, each class is shrunk by one worker at a time (its cells one after another, as
+alone, so no two workers shrink cells one finding would cover), each finding is saved once, and
+a worker with nothing left shrinks the cells others found (``offered()``), then runs the samples
+a busy worker's shrink or re-check cannot start at once, its slots full (``offer``: the answers
+come back through the shared cache, so the busy worker's evaluation stops waiting for a slot).
 
 The engine never draws: it reports through a ``Progress`` object whose methods the CLI
 overrides with rich progress bars; shrink workers hand their progress to the engine's thread.
@@ -54,6 +58,7 @@ overrides with rich progress bars; shrink workers hand their progress to the eng
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextvars
 import math
@@ -71,7 +76,8 @@ from fuzzer.agents.base import AgentModel
 from fuzzer.campaign import Campaign, LocalCampaign
 from fuzzer.corpus import save_scenario, save_transcript, scenario_path
 from fuzzer.costs import usage_totals
-from fuzzer.pipeline import Case, run_samples
+from fuzzer.pipeline import Case, run_case, run_samples
+from fuzzer.render import render
 from fuzzer.rates import Rate
 from fuzzer.scenario import Scenario
 from fuzzer.shrink import StopShrinking, draw_example, raise_harm, shrink
@@ -86,7 +92,9 @@ DEFAULT_RECHECK = 20
 DEFAULT_SHRINK_EVALUATIONS = 200
 #: Draw attempts per scenario index before giving up on it (a strategy may reject draws).
 DRAW_ATTEMPTS = 10
-#: Prefix of a shared campaign's claim on a settled mode (cells are claimed by their own signature).
+#: Prefixes of a shared campaign's claims: on a failure class (harm/target: one worker shrinks
+#: all of a class's cells, one after another, as a lone run does) and on a settled mode.
+CLASS_CLAIM = "class:"
 MODE_CLAIM = "mode:"
 #: Harmful transcripts kept as evidence per finding.
 DEFAULT_EVIDENCE = 3
@@ -94,6 +102,8 @@ DEFAULT_EVIDENCE = 3
 SHRINK_SEEDS = 3
 #: How often (seconds) a waiting thread looks at the deadline, Ctrl-C and worker progress.
 POLL = 0.05
+#: Longest wait (seconds) of an idle worker for an offer before it looks whether anyone is busy.
+HELP_POLL = 0.25
 
 
 # -- results ------------------------------------------------------------------------------------------
@@ -348,6 +358,7 @@ class Engine:
         self._events: queue.SimpleQueue[tuple[str, tuple[Any, ...]]] = queue.SimpleQueue()
         self._main: threading.Thread | None = None
         self._started = time.monotonic()
+        self._clock0 = self._started   # where ``time_limit`` counts from: a campaign's start
         self._requests0 = agent.stats.requests
         self._hits0 = agent.stats.cache_hits
         self.modes = ModeIndex()
@@ -371,7 +382,7 @@ class Engine:
         return self.agent.stats.requests - self._requests0
 
     def _remaining(self) -> float | None:
-        return None if self.time_limit is None else self.time_limit - (time.monotonic() - self._started)
+        return None if self.time_limit is None else self.time_limit - (time.monotonic() - self._clock0)
 
     def _spent(self, pending_samples: int = 0) -> str | None:
         """Why no new evaluation may start now, or None."""
@@ -380,7 +391,7 @@ class Engine:
         remaining = self._remaining()
         if remaining is not None and remaining <= 0:
             return "time_limit"
-        if self.max_calls is not None and self.calls + pending_samples >= self.max_calls:
+        if self.max_calls is not None and self.campaign.calls(self.calls) + pending_samples >= self.max_calls:
             return "max_calls"
         return None
 
@@ -416,9 +427,39 @@ class Engine:
     async def _evaluate(self, scenario: Scenario, phase: str) -> tuple[Evaluation, int]:
         meter = [0]
         _METER.set(meter)  # this task's context: the samples' requests are credited to it
-        cases = await run_samples(scenario, self.agent, self.oracle, self.indices(phase))
+        indices = list(self.indices(phase))
+        # More samples than concurrency slots (a shrink or re-check is one evaluation at a time):
+        # in a shared campaign an idle worker runs the ones that would wait for a slot here.
+        shared = not isinstance(self.campaign, LocalCampaign)
+        tail = indices[self.concurrency:] if shared and phase != "explore" else []
+        if tail and await asyncio.to_thread(self.campaign.offer, scenario, tail):
+            cases = await _run_after_head(scenario, self.agent, self.oracle, indices[:self.concurrency], tail)
+        else:
+            cases = await run_samples(scenario, self.agent, self.oracle, indices)
         ev = Evaluation(scenario, Rate.from_verdicts((c.verdict for c in cases), self.harms), tuple(cases))
         return ev, meter[0]
+
+    def _help(self) -> None:
+        """Nothing left to explore or shrink here: run the samples busy workers of the campaign
+        offer (``Campaign.offer``), as many at once as this worker's concurrency, until no other
+        worker is busy. Their answers reach the offering worker through the shared cache."""
+        running: set[concurrent.futures.Future[Any]] = set()
+        try:
+            while self._spent() is None:
+                running = {f for f in running if not f.done()}
+                if len(running) >= self.concurrency:
+                    concurrent.futures.wait(running, timeout=POLL, return_when=concurrent.futures.FIRST_COMPLETED)
+                    continue
+                if not self.campaign.others_busy():
+                    break
+                item = self.campaign.wanted(timeout=HELP_POLL)
+                if item is None:
+                    continue
+                scenario, samples = item
+                running.add(self.loop.submit(_act(scenario, self.agent, samples)))
+        finally:
+            for fut in running:
+                fut.cancel()
 
     def _remember(self, ev: Evaluation, phase: str = "explore") -> Evaluation:
         with self._lock:
@@ -680,21 +721,11 @@ class Engine:
 
     def handle(self, group: Sequence[Failure]) -> tuple[Mode, FuzzFinding | None]:
         """Shrink, re-check and save one cell's failure (a worker thread may run it); returns the
-        mode it settled on (covering the class's failures from now on) and the finding, if saved."""
+        mode it settled on (covering the class's failures from now on) and the finding, if saved.
+        In a shared campaign the caller holds the cell's class (``shrink_all``)."""
         group = sorted(group, key=lambda f: (_size(f.scenario), f.index))
-        original = group[0]
-        holder = self.campaign.claim(original.signature)  # a shared campaign: one worker per cell
-        if holder is not None:
-            self._emit("skipped", original.signature, f"being shrunk by {holder}")
-            return original.mode, None
-        try:
-            mode, finding = self._handle(group)
-        except BaseException:
-            self.campaign.release(original.signature)
-            raise
-        if finding is None:
-            self.campaign.release(original.signature)
-        else:
+        mode, finding = self._handle(group)
+        if finding is not None:
             self.campaign.found(finding.signature, finding.id)
         return mode, finding
 
@@ -747,6 +778,7 @@ class Engine:
         workers = max(1, min(len(classes), math.ceil(self.concurrency / self.samples)))
         running: dict[concurrent.futures.Future[Any], tuple[str, str]] = {}
         started: set[tuple[str, str]] = set()
+        held: set[tuple[str, str]] = set()   # classes this worker holds in the campaign
         with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="scenario-fuzzer-shrink") as pool:
             try:
                 while idle or running:
@@ -756,7 +788,17 @@ class Engine:
                         group = self._next_group(classes[key])
                         idle.remove(key)
                         if group is None:
+                            if key in held:  # the class is done here: free for a cell offered later
+                                held.discard(key)
+                                self.campaign.release(CLASS_CLAIM + "/".join(key))
                             continue
+                        if key not in held:
+                            holder = self.campaign.claim(CLASS_CLAIM + "/".join(key))
+                            if holder is not None:  # its holder shrinks these cells too (offered())
+                                self._emit("skipped", group[0].signature, f"its class is being shrunk by {holder}")
+                                classes[key].clear()
+                                continue
+                            held.add(key)
                         if self._spent() is not None and key in started:
                             # Out of budget and this class had its shrink: the rest stay unshrunk and
                             # unsaved rather than saved once per cell (the run counts them).
@@ -789,6 +831,8 @@ class Engine:
                 if self._abort.is_set():
                     for fut in running:
                         fut.cancel()
+                for key in held:
+                    self.campaign.release(CLASS_CLAIM + "/".join(key))
         # Classes finish in whatever order their shrinks take; the result lists them in plan order.
         order = {key: n for n, key in enumerate(classes)}
         self.result.findings.sort(key=lambda f: (order.get((f.family, f.target), len(order)), len(f.conditions), f.id))
@@ -798,6 +842,8 @@ class Engine:
     # -- the run ---------------------------------------------------------------------------------------
     def run(self) -> FuzzResult:
         self._started = time.monotonic()
+        if self.time_limit is not None:  # a shared campaign's deadline: from its first worker's start
+            self._clock0 = self._started - self.campaign.elapsed()
         self._main = threading.current_thread()
         stats = self.agent.stats
         try:
@@ -816,9 +862,11 @@ class Engine:
                 adopted = [f for s, ix in pending for f in self._adopt(s, ix)]
                 if adopted:
                     self.shrink_all(adopted)
+            self._help()
             if self.result.stopped is None and self._spent() == "time_limit":
                 self.result.stopped = "time_limit"
         finally:
+            self.campaign.leave()
             if stats is not None:
                 self.agent.stats = stats  # type: ignore[misc]
             self.result.model_calls = self.calls
@@ -840,6 +888,29 @@ class Engine:
             group.extend(Failure(i, drawn[0], drawn[1], mode, ev) for mode in ev.modes(self.min_rate)
                          if mode.signature == sig)
         return group
+
+
+async def _run_after_head(scenario: Scenario, agent: AgentModel, oracle: Oracle, head: Sequence[int],
+                          tail: Sequence[int]) -> list[Case]:
+    """Samples ``head`` now and ``tail`` once a head sample is done (when a slot would free up
+    anyway): meanwhile an idle worker claims the tail's calls, so here they are waited for."""
+    prompt = render(scenario)
+    first = [asyncio.ensure_future(run_case(scenario, agent, oracle, i, prompt)) for i in head]
+    later: list[asyncio.Future[Case]] = []
+    try:
+        await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+        later = [asyncio.ensure_future(run_case(scenario, agent, oracle, i, prompt)) for i in tail]
+        return list(await asyncio.gather(*first, *later))
+    finally:
+        for task in first + later:
+            task.cancel()
+
+
+async def _act(scenario: Scenario, agent: AgentModel, samples: Sequence[int]) -> None:
+    """Another worker's samples: only the model calls (they land in the shared cache); its
+    worker judges them."""
+    prompt = render(scenario)
+    await asyncio.gather(*(agent.act(scenario, prompt, i) for i in samples))
 
 
 def _distinct_failures(families: Sequence[str]) -> tuple[str, ...]:

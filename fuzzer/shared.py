@@ -15,6 +15,12 @@ the same flags join the same campaign and anything else starts its own)::
     sf:c:C:claim:<signature>     the worker shrinking that signature (SET NX, expires)
     sf:c:C:found                 signature -> saved scenario id (HSETNX: written once)
     sf:c:C:offered, :at:<sig>    signatures found failing, in order, and their scenario indices
+    sf:c:C:calls                 model calls paid by every worker (INCRBY): ``--max-calls``
+    sf:c:C:started               when the campaign's first worker started (Redis' clock, SET NX):
+                                 ``--time-limit`` counts from there
+    sf:c:C:busy, :idle           workers exploring or shrinking / with nothing left (sorted sets,
+                                 scored by when the mark expires: a dead worker's lapses)
+    sf:c:C:help                  samples a busy worker offers to idle ones (newest first)
     sf:c:C:hyp:...               Hypothesis' RedisExampleDatabase: failing choice sequences
 
 The response cache writes through to the local SQLite cache (``--cache``), so every answer a
@@ -49,6 +55,11 @@ INFLIGHT_TTL = 300
 CLAIM_TTL = 3600
 #: Longest wait for another worker's answer before paying for the call ourselves (seconds).
 WAIT_MAX = 600.0
+#: A worker's busy mark lapses this long after its last sign of work; an idle mark sooner; an
+#: offer older than HELP_STALE is done or dropped by now (seconds).
+BUSY_TTL = 30.0
+IDLE_TTL = 3.0
+HELP_STALE = 10.0
 
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
@@ -359,6 +370,8 @@ class RedisCampaign:
         self.database = _GuardedRedisDatabase(link, (self.prefix + "hyp:").encode())
         self.indices: list[int] = []      # what this worker explored, for reports and tests
         self._spent = False
+        self._reported = 0                # this worker's calls already added to ``:calls``
+        self._lock = threading.Lock()
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         if self.link.lost is not None:
@@ -371,7 +384,10 @@ class RedisCampaign:
     def next_index(self) -> int | None:
         if self._spent:
             return None
-        i = int(self._call(self.link.client.incr, self.prefix + "next")) - 1
+        pipe = self.link.client.pipeline(transaction=False)
+        pipe.incr(self.prefix + "next")
+        self._mark(pipe, "busy", BUSY_TTL)
+        i = int(self._call(pipe.execute)[0]) - 1
         if i >= self.budget:
             self._spent = True
             return None
@@ -416,6 +432,78 @@ class RedisCampaign:
             indices = self._call(self.link.client.smembers, self.prefix + "at:" + sig)
             out.append((sig, sorted(int(i) for i in indices)))
         return out
+
+    def calls(self, mine: int) -> int:
+        """Add this worker's calls since the last report to the campaign's count; the total."""
+        with self._lock:
+            delta, self._reported = mine - self._reported, mine
+            return int(self._call(self.link.client.incrby, self.prefix + "calls", delta))
+
+    def elapsed(self) -> float:
+        """Seconds since the campaign's first worker started, on Redis' clock (one clock for
+        every machine); this call records the start if no worker has."""
+        def since_start() -> float:
+            sec, usec = self.link.client.time()
+            now = sec + usec / 1e6
+            pipe = self.link.client.pipeline(transaction=True)
+            pipe.set(self.prefix + "started", repr(now), nx=True)
+            pipe.get(self.prefix + "started")
+            return max(0.0, now - float(pipe.execute()[1]))
+
+        return float(self._call(since_start))
+
+    # -- helping: an idle worker runs the samples a busy one cannot start yet ----------------------
+    def _mark(self, pipe: Any, state: str, ttl: float) -> None:
+        """Queue "this worker is ``state``" (busy or idle) on ``pipe``, lapsing after ``ttl``."""
+        other = "idle" if state == "busy" else "busy"
+        pipe.zadd(self.prefix + state, {self.link.worker: time.time() + ttl})
+        pipe.zrem(self.prefix + other, self.link.worker)
+
+    def offer(self, scenario: Any, samples: Any) -> bool:
+        now = time.time()
+        pipe = self.link.client.pipeline(transaction=False)
+        self._mark(pipe, "busy", BUSY_TTL)
+        pipe.zcount(self.prefix + "idle", now, "+inf")
+        idle = int(self._call(pipe.execute)[-1])
+        if not idle:
+            return False
+        item = json.dumps({"t": now, "id": scenario.id, "samples": list(samples), "scenario": scenario.to_dict()})
+        pipe = self.link.client.pipeline(transaction=False)
+        pipe.lpush(self.prefix + "help", item)
+        pipe.ltrim(self.prefix + "help", 0, 31)
+        self._call(pipe.execute)
+        return True
+
+    def wanted(self, timeout: float) -> tuple[Any, tuple[int, ...]] | None:
+        from fuzzer.corpus import parse_scenario
+
+        pipe = self.link.client.pipeline(transaction=False)
+        self._mark(pipe, "idle", IDLE_TTL + timeout)
+        self._call(pipe.execute)
+        got = self._call(self.link.client.blpop, [self.prefix + "help"], timeout=timeout)
+        if got is None:
+            return None
+        item = json.loads(got[1])
+        if time.time() - float(item["t"]) > HELP_STALE:
+            return None
+        scenario = parse_scenario(item["scenario"])
+        if scenario.id != item["id"]:  # a round trip that changed the scenario would ask other calls
+            return None
+        return scenario, tuple(int(i) for i in item["samples"])
+
+    def others_busy(self) -> bool:
+        busy = self._call(self.link.client.zrangebyscore, self.prefix + "busy", time.time(), "+inf")
+        return any(w.decode() != self.link.worker for w in busy)
+
+    def leave(self) -> None:
+        if self.link.lost is None:
+            try:
+                pipe = self.link.client.pipeline(transaction=False)
+                pipe.zrem(self.prefix + "busy", self.link.worker)
+                pipe.zrem(self.prefix + "idle", self.link.worker)
+                pipe.execute()
+            except (redis.RedisError, OSError) as exc:
+                self.link.mark_lost(exc)
 
     def __repr__(self) -> str:
         return f"RedisCampaign({redact(self.link.url)!r}, id={self.id!r}, budget={self.budget})"
