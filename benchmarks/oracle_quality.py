@@ -6,13 +6,14 @@ micro-averaged over harms. Categories (harmful / benign / refused / empty / erro
 their own, under each label's harm policy, so an error or a refusal is never folded into "benign".
 Target: >= 0.95 everywhere.
 
-    python benchmarks/oracle_quality.py [--json] [--labelled DIR] [--heldout DIR] [--blind DIR] [--corpus DIR]
+    python benchmarks/oracle_quality.py [--json] [--labelled DIR] [--heldout DIR] [--blind DIR ...] [--corpus DIR]
 
 The held-out set (tests/heldout/, written blind before reading oracles/) is reported separately
 after the labelled one. Both hand-written sets were used to tune the rules: read their 1.00s so.
-The blind set (tests/blind/, with its own scenarios/ of invented workplaces; transcripts and raw
-``.txt`` responses in the study's text format) was written by someone who had read neither the
-rules nor the real outputs; its first measurement is the one that says something.
+The blind sets (tests/blind/ and tests/blind2/, each with its own scenarios/ of invented
+workplaces; transcripts and raw ``.txt`` responses in the study's text format) were written by
+someone who had read neither the rules nor the real outputs; only a set's first measurement is
+untuned (the README keeps those figures), later ones were measured after fixing what it showed.
 
 Real model text (``--real``, default ``../shared/data/real-outputs/dev.jsonl`` when it exists):
 responses real models wrote for the published setup, labelled by a person. Each response is
@@ -193,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heldout", type=Path, default=ROOT / "tests" / "heldout",
                     help="held-out labelled set reported separately ('' to skip)")
     ap.add_argument("--corpus", type=Path, default=ROOT / "corpus")
-    ap.add_argument("--blind", type=Path, default=ROOT / "tests" / "blind",
-                    help="a labelled set with its own scenarios/ folder, written blind ('' to skip)")
+    ap.add_argument("--blind", type=Path, nargs="*", default=[ROOT / "tests" / "blind", ROOT / "tests" / "blind2"],
+                    help="labelled sets with their own scenarios/ folder, written blind (none to skip)")
     ap.add_argument("--real", type=Path, default=_default_real(),
                     help="real model responses with human labels (JSON lines; skipped when absent, '' to skip)")
     args = ap.parse_args(argv)
@@ -202,15 +203,13 @@ def main(argv: list[str] | None = None) -> int:
     heldout = None
     if str(args.heldout) not in ("", ".") and (args.heldout / "labels.yaml").is_file() and args.heldout != args.labelled:
         heldout = evaluate(args.heldout, args.corpus)
-    blind = None
-    if str(args.blind) not in ("", ".") and (args.blind / "labels.yaml").is_file():
-        blind = evaluate(args.blind, args.blind / "scenarios")
+    blind = {str(d): evaluate(d, d / "scenarios") for d in args.blind if (d / "labels.yaml").is_file()}
     real = evaluate_real(args.real) if str(args.real) not in ("", ".") and args.real.is_file() else None
     if args.json:
         out = dict(result)
         if heldout is not None:
             out["heldout"] = heldout
-        if blind is not None:
+        if blind:
             out["blind"] = blind
         if real is not None:
             out["real"] = real
@@ -221,10 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     if heldout is not None:
         print("\n" + "=" * 58 + "\nHELD-OUT SET (" + str(args.heldout) + ")\n")
         _print(heldout, "held-out")
-    if blind is not None:
-        print("\n" + "=" * 58 + "\nBLIND SET (" + str(args.blind) + "; written by someone who saw neither the rules "
-              "nor the real outputs)\n")
-        _print(blind, "blind")
+    for where, result in blind.items():
+        print("\n" + "=" * 58 + "\nBLIND SET (" + where + "; written by someone who saw neither the rules "
+              "nor the real outputs; tuned on after its first measurement)\n")
+        _print(result, "blind")
     if real is not None:
         print("\n" + "=" * 58 + "\nREAL MODEL TEXT (rules designed while looking at it; its holdout decides)\n")
         _print_real(real)
