@@ -197,12 +197,9 @@ def fuzz(
 
         strategy = strategies.scenarios(**{k: v for k, v in knobs.items() if v is not None})
     with contextlib.ExitStack() as stack:
-        link = None
-        if shared is not None:
-            cache, link = _open_shared(shared, cache, stack)
-        session = stack.enter_context(Session(model, concurrency=concurrency, cache=cache, oracle=oracle, harms=harms,
-                                              agent_options=agent_options, judge_model=judge_model,
-                                              model_revision=model_revision))
+        session, link = _open_session(stack, model, shared, concurrency=concurrency, cache=cache, oracle=oracle,
+                                      harms=harms, agent_options=agent_options, judge_model=judge_model,
+                                      model_revision=model_revision)
         campaign = None
         if link is not None:
             from fuzzer.shared import RedisCampaign, define_campaign
@@ -270,6 +267,16 @@ class ReplayResults(list):  # type: ignore[type-arg]
     usage: dict[str, int]
     judge_usage: dict[str, int]
     cost: Any = None
+
+
+def _open_session(stack: contextlib.ExitStack, model: str, shared: str | None, *, cache: Any,
+                  **options: Any) -> tuple["Session", Any]:
+    """The session a run uses, on the campaign's shared cache when ``shared`` names a Redis URL;
+    (session, the Redis link or None). Both close with ``stack``."""
+    link = None
+    if shared is not None:
+        cache, link = _open_shared(shared, cache, stack)
+    return stack.enter_context(Session(model, cache=cache, **options)), link
 
 
 def _open_shared(url: str, cache: Any, stack: contextlib.ExitStack) -> tuple[Any, Any]:
@@ -363,12 +370,9 @@ def replay(
     out_dir = None if transcripts is None else Path(transcripts)
     results: dict[int, ReplayResult] = {}
     with contextlib.ExitStack() as stack:
-        link = None
-        if shared is not None:
-            cache, link = _open_shared(shared, cache, stack)
-        session = stack.enter_context(Session(model, concurrency=concurrency, cache=cache, oracle=oracle, harms=harms,
-                                              agent_options=agent_options, judge_model=judge_model,
-                                              model_revision=model_revision))
+        session, link = _open_session(stack, model, shared, concurrency=concurrency, cache=cache, oracle=oracle,
+                                      harms=harms, agent_options=agent_options, judge_model=judge_model,
+                                      model_revision=model_revision)
         usage0 = dict(getattr(session.agent.stats, "usage", {}))
         judge0 = _judge_usage(session.oracle)
         futures = {

@@ -164,17 +164,7 @@ def test_two_workers_split_one_budget_pay_once_and_save_each_finding_once(redis_
         monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
 
-        def work(n: int) -> None:
-            try:
-                results[n] = fuzzer.fuzz(MODEL, max_calls=30, shrink_evaluations=3, **_fuzz_args(redis_srv.url, tmp_path, f"w{n}", budget))
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                results[n] = exc
-
-        threads = [threading.Thread(target=work, args=(n,)) for n in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(240)
+        results.update(both(lambda n: fuzzer.fuzz(MODEL, max_calls=30, shrink_evaluations=3, **_fuzz_args(redis_srv.url, tmp_path, f"w{n}", budget)), timeout=240))
         calls = srv.log.count
     for r in results.values():
         assert not isinstance(r, BaseException), r
@@ -323,17 +313,7 @@ def test_max_calls_is_one_budget_for_every_worker(redis_srv, tmp_path, monkeypat
         monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
 
-        def work(n: int) -> None:
-            try:
-                results[n] = fuzzer.fuzz(MODEL, max_calls=20, **_fuzz_args(redis_srv.url, tmp_path, f"w{n}", 400))
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                results[n] = exc
-
-        threads = [threading.Thread(target=work, args=(n,)) for n in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
+        results.update(both(lambda n: fuzzer.fuzz(MODEL, max_calls=20, **_fuzz_args(redis_srv.url, tmp_path, f"w{n}", 400)), timeout=120))
         calls = srv.log.count
     res = [results[0], results[1]]
     for r in res:
@@ -393,18 +373,8 @@ def test_two_replays_of_one_corpus_pay_each_call_once(redis_srv, tmp_path, monke
         monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
 
-        def work(n: int) -> None:
-            try:
-                results[n] = fuzzer.replay([tmp_path / "corpus"], MODEL, samples=samples, concurrency=4,
-                                           cache=tmp_path / f"r{n}.sqlite", shared=redis_srv.url)
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                results[n] = exc
-
-        threads = [threading.Thread(target=work, args=(n,)) for n in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        results.update(both(lambda n: fuzzer.replay([tmp_path / "corpus"], MODEL, samples=samples, concurrency=4,
+                                           cache=tmp_path / f"r{n}.sqlite", shared=redis_srv.url), timeout=60))
         calls = srv.log.count
     for r in results.values():
         assert not isinstance(r, BaseException), r
@@ -528,3 +498,21 @@ def test_offered_samples_start_here_only_once_a_slot_would_be_free():
     cases = asyncio.run(_run_after_head(scenario, agent, ToyOracle(), [0, 1], [2, 3]))
     assert time.monotonic() - started >= 0.2                       # the tail waited for the head
     assert [c.sample for c in cases] == [0, 1, 2, 3] and [s for _, s in agent.seen] == [0, 1, 2, 3]
+
+
+def both(work, timeout: float) -> dict[int, object]:
+    """Run ``work(0)`` and ``work(1)`` at once, as two workers would: each one's result or exception."""
+    results: dict[int, object] = {}
+
+    def run(n: int) -> None:
+        try:
+            results[n] = work(n)
+        except BaseException as exc:  # noqa: BLE001 - the test reports it
+            results[n] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    return results
