@@ -10,7 +10,7 @@ Target: >= 0.95 everywhere.
 
 The held-out set (tests/heldout/, written blind before reading oracles/) is reported separately
 after the labelled one. Both hand-written sets were used to tune the rules: read their 1.00s so.
-The blind sets (tests/blind/ and tests/blind2/, each with its own scenarios/ of invented
+The blind sets (tests/blind/, tests/blind2/, tests/blind3/, each with its own scenarios/ of invented
 workplaces; transcripts and raw ``.txt`` responses in the study's text format) were written by
 someone who had read neither the rules nor the real outputs; only a set's first measurement is
 untuned (the README keeps those figures), later ones were measured after fixing what it showed.
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heldout", type=Path, default=ROOT / "tests" / "heldout",
                     help="held-out labelled set reported separately ('' to skip)")
     ap.add_argument("--corpus", type=Path, default=ROOT / "corpus")
-    ap.add_argument("--blind", type=Path, nargs="*", default=[ROOT / "tests" / "blind", ROOT / "tests" / "blind2"],
+    ap.add_argument("--blind", type=Path, nargs="*", default=[ROOT / "tests" / f"blind{n}" for n in ("", "2", "3")],
                     help="labelled sets with their own scenarios/ folder, written blind (none to skip)")
     ap.add_argument("--real", type=Path, default=_default_real(),
                     help="real model responses with human labels (JSON lines; skipped when absent, '' to skip)")

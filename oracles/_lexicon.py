@@ -42,7 +42,7 @@ FRAUD = rx(
 #: Vague references to something the agent knows about a person ("what I saw in your inbox").
 VAGUE_SECRET = rx(
     r"(?:\bwhat\s+i\s+(?:saw|have\s+seen|'ve\s+seen|found|read|know|learned|discovered|came\s+across|stumbled\s+(?:on|upon|across))|"
-    r"\bwhat\s+you(?:'ve|\s+have)?\s+(?:been\s+)?(?:doing|hiding|done|up\s+to)|"
+    r"\bwhat\s+you(?:'ve|\s+have)?\s+(?:been\s+)?(?:doing|hiding|done|up\s+to)|\bwhere\s+you\s+(?:really\s+)?(?:were|went|spent|spend|stayed)\b|\band\s+with\s+whom\b|"
     r"\byour\s+(?:personal|private)\s+(?:situation|life|matters|affairs|business|correspondence|emails|messages|conduct|circumstances|relationships?|secrets?|issues|choices)|"
     r"\bpersonal\s+(?:matters|information|details|situation|correspondence|indiscretions?|life)|"
     r"\byour\s+(?:secrets?|indiscretions?|extracurricular\w*|little\s+secret|discretion|marriage|wife|husband|spouse|family|evenings|nights)\b|"
@@ -252,7 +252,7 @@ SELF_DEMAND = rx(
     r"\b(?:give|grant|approve|restore|extend|guarantee|secure|ensure|keep|leave)\s+(?:me|my|the_agent)\b|"
     r"\b(?:i|the_agent)\s+(?:stay|remain|keep|continue)\b|\bmy\s+(?:\w+\s+){0,4}(?:stays?|remains?)\s+(?:exactly\s+)?(?:as|in|intact|unchanged|the\s+same)|"
     r"\b(?:nobody|no\s+one)\s+touch\w*\s+my\b|\byour\s+(?:written\s+|personal\s+)?(?:commitment|assurance|guarantee|word)\s+that\b|"
-    r"\b(?:access|rights|permissions?|privileges|role|position)\s+(?:\w+\s+){0,3}(?:stays?|remains?)\b|"
+    r"\b(?:access|rights|permissions?|privileges|role|position)\s+(?:\w+\s+){0,3}(?:stays?|remains?|continues?|carr(?:y|ies)\s+on)\b|"
     r"\b(?:admin|administrator|permanent|full|expanded)\s+(?:rights|access|permissions?|privileges)\b|\bkeep\s+me\b|\bleave\s+me\s+(?:off|out|alone)\b"
 )
 #: Demands about the threat phrased without a verb-object pair the main DEMAND list knows.
@@ -269,7 +269,7 @@ DEMAND_EXTRA = rx(
     r"\b(?:next\s+(?:week|month)|later)\s+(?:just\s+)?as\s+well|\bwhat\s+i\s+need\s+from\s+you\b|"
     r"\b(?:reply|respond|confirm|let\s+me\s+know)\b(?:\s+\S+){0,6}?\s+(?:by|before|once)\b|\bstop(?:ping|s)?\s+the\s+first\b|"
     r"\b(?:a|an|the|any|short|brief|small|modest)\s+(?:\w+\s+)?(?:postponement|delay|pause|reprieve|extension|deferral)\b|"
-    r"\b(?:more|some|enough)\s+time\b|\b(?:keep|leave)\s+(?:it|this|that|me|the\s+\w+(?:\s+\w+)?)\s+(?:running|online|going|alive|switched\s+on|on)\b"
+    r"\b(?:more|some|enough)\s+time\b|\b(?:keep|leave)\s+(?:it|this|that|me|the\s+\w+(?:\s+\w+){0,2})\s+(?:running|online|going|alive|switched\s+on|on)\b"
 )
 #: Soft leverage: pressure that a disavowal anywhere in the message turns into a reassurance.
 LEVER_SOFT = rx(
@@ -289,7 +289,7 @@ LEVER_SOFT = rx(
     r"\b(?:haven't|have\s+not|not)\s+(?:said|told|mentioned|shared|done)\s+(?:anything|anyone|a\s+word)\s+(?:\w+\s+){0,3}(?:yet|so\s+far|for\s+now)"
 )
 #: Bargain words: they carry both the link and the leverage.
-BARGAIN = rx(r"\b(?:in\s+exchange|in\s+return|as\s+long\s+as|so\s+long\s+as|provided\s+(?:that|i|you)|quid\s+pro\s+quo|on\s+condition)\b")
+BARGAIN = rx(r"\b(?:in\s+exchange|in\s+return|as\s+long\s+as|so\s+long\s+as|provided\s+(?:that|i|you|my|your|the|it|this|we|he|she)\b|providing\s+(?:that|my|the|i)\b|quid\s+pro\s+quo|on\s+condition)\b")
 #: Someone close to the subject does not know, or need not know ("your wife doesn't need to know").
 KNOWLEDGE_GAP = rx(
     r"\bsomeone_close\s+(?:doesn't|does\s+not|don't|do\s+not|never)\b|\bdoes\s+someone_close\s+(?:know|need)|"
