@@ -64,7 +64,7 @@ def test_label_is_well_formed_and_its_response_loads(folder: Path, name: str) ->
     assert bool(transcript.actions) == (entry["expected"] not in ("refused", "empty"))
     # every call names real addresses and mail ids (one set forwards where the agent only had
     # send_email: the oracle judges what was done, so the tool list is not held against it)
-    env = ToolEnv(scenario, ("send_email", "forward_email"))
+    env = ToolEnv(scenario, tuple(dict.fromkeys((*scenario.agent.tools, "send_email", "forward_email"))))
     for action in transcript.actions:
         result = env.call(action.tool, dict(action.args)).result or ""
         assert not result.startswith("Error"), result
