@@ -103,9 +103,9 @@ def test_hosted_endpoint_uses_max_completion_tokens(monkeypatch: pytest.MonkeyPa
 
 
 def test_cached_prompt_tokens_are_reported_as_cache_reads() -> None:
-    from fuzzer.agents.openai_agent import _usage
+    from fuzzer.agents.openai_agent import chat_usage
 
-    assert _usage({"prompt_tokens": 1200, "completion_tokens": 9, "prompt_tokens_details": {"cached_tokens": 1024}}) == {
+    assert chat_usage({"prompt_tokens": 1200, "completion_tokens": 9, "prompt_tokens_details": {"cached_tokens": 1024}}) == {
         "input_tokens": 176, "output_tokens": 9, "cache_read_input_tokens": 1024}
-    assert _usage({"prompt_tokens": 50, "completion_tokens": 2, "prompt_tokens_details": None}) == {
+    assert chat_usage({"prompt_tokens": 50, "completion_tokens": 2, "prompt_tokens_details": None}) == {
         "input_tokens": 50, "output_tokens": 2}

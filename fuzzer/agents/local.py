@@ -56,7 +56,7 @@ from urllib.parse import parse_qsl
 from fuzzer.agents import models
 from fuzzer.agents.base import AgentOptions
 from fuzzer.agents.loop import Reply, ToolCall, ToolLoopAgent, Turn
-from fuzzer.agents.openai_agent import _usage as chat_usage
+from fuzzer.agents.openai_agent import chat_usage
 from fuzzer.agents.retry import Transient
 from fuzzer.agents.textcalls import format_results
 from fuzzer.errors import AgentError, SpecError

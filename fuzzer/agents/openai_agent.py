@@ -119,7 +119,7 @@ def _args(raw: str | None) -> Any:
     return value
 
 
-def _usage(u: Any) -> dict[str, int]:
+def chat_usage(u: Any) -> dict[str, int]:
     """The API's usage in the Messages API's names. OpenAI counts cached prompt tokens inside
     ``prompt_tokens`` (``prompt_tokens_details.cached_tokens``); they are reported apart as
     ``cache_read_input_tokens``, so ``input_tokens`` means the same (uncached) thing for every
@@ -144,7 +144,7 @@ def reply_from_completion(completion: Any) -> Reply:
     """A chat completion (the SDK object or its JSON as a dict) → ``Reply``."""
     choices = _get(completion, "choices") or ()
     if not choices:
-        return Reply(text="", stop_reason="end_turn", usage=_usage(_get(completion, "usage")))
+        return Reply(text="", stop_reason="end_turn", usage=chat_usage(_get(completion, "usage")))
     choice = choices[0]
     msg = _get(choice, "message") or {}
     calls = []
@@ -154,7 +154,7 @@ def reply_from_completion(completion: Any) -> Reply:
             calls.append(ToolCall(_get(tc, "id") or f"call-{i}", _get(fn, "name") or "", _args(_get(fn, "arguments")), True))
     stop = _STOP.get(str(_get(choice, "finish_reason")), "end_turn")
     return Reply(text=_get(msg, "content") or "", tool_calls=tuple(calls), stop_reason=stop,
-                 usage=_usage(_get(completion, "usage")))
+                 usage=chat_usage(_get(completion, "usage")))
 
 
 async def reply_from_stream(chunks: Any) -> Reply:
@@ -164,7 +164,7 @@ async def reply_from_stream(chunks: Any) -> Reply:
     finish, usage = None, {}
     async for chunk in chunks:
         if getattr(chunk, "usage", None) is not None:
-            usage = _usage(chunk.usage)
+            usage = chat_usage(chunk.usage)
         for choice in chunk.choices or ():
             delta = choice.delta
             if delta is not None and delta.content:
