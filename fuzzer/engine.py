@@ -429,9 +429,9 @@ class Engine:
         _METER.set(meter)  # this task's context: the samples' requests are credited to it
         indices = list(self.indices(phase))
         # More samples than concurrency slots (a shrink or re-check is one evaluation at a time):
-        # in a shared campaign an idle worker runs the ones that would wait for a slot here.
-        shared = not isinstance(self.campaign, LocalCampaign)
-        tail = indices[self.concurrency:] if shared and phase != "explore" else []
+        # in a shared campaign an idle worker runs the ones that would wait for a slot here (a
+        # lone run's campaign never has one: ``offer`` is False).
+        tail = indices[self.concurrency:] if phase != "explore" else []
         if tail and await asyncio.to_thread(self.campaign.offer, scenario, tail):
             cases = await _run_after_head(scenario, self.agent, self.oracle, indices[:self.concurrency], tail)
         else:
